@@ -1,0 +1,22 @@
+"""Tests: in-memory mail, fast hashing, SQLite unless DATABASE_URL says otherwise."""
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env_list
+
+SECRET_KEY = "test-secret-key"  # noqa: S105
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+BASE_URL = "http://testserver"
+WAGTAILADMIN_BASE_URL = BASE_URL
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = str(VAR_DIR / "test-media")
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+SERVE_MEDIA = True
+# Templates that exist only to exercise shared machinery, such as the email helper.
+TEMPLATES[0]["DIRS"].append(BASE_DIR / "tests" / "templates")

@@ -1,0 +1,175 @@
+"""The home page, general content pages and the site-wide settings."""
+
+from django.db import models
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.fields import StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from .blocks import BaseStreamBlock, SocialLinkBlock
+
+
+class BasePage(Page):
+    """A page with an image for social media; every public page extends it."""
+
+    share_image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=(
+            "Shown when the page is shared on social media; 1200×630 works best. "
+            "Without one, the site logo is used."
+        ),
+    )
+
+    promote_panels = [
+        *Page.promote_panels,
+        FieldPanel("share_image"),
+    ]
+
+    class Meta:
+        abstract = True
+
+
+class HomePage(BasePage):
+    """The front page: an introduction, then any blocks the editor arranges."""
+
+    introduction = models.TextField(
+        max_length=400,
+        help_text="One or two sentences under the page title saying what you offer.",
+    )
+    hero_image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A wide image beside the introduction. Decorative: leave it out "
+        "rather than choose one that says nothing.",
+    )
+    body = StreamField(
+        BaseStreamBlock(),
+        blank=True,
+        help_text="The rest of the page, in the order readers should see it.",
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("introduction"),
+        FieldPanel("hero_image"),
+        FieldPanel("body"),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("introduction"),
+        index.SearchField("body"),
+    ]
+
+    parent_page_types = ["wagtailcore.Page"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "home page"
+
+
+class ContentPage(BasePage):
+    """A general page: about us, policies, contact details."""
+
+    introduction = models.TextField(
+        max_length=400,
+        blank=True,
+        help_text="A short summary shown under the title and in listings.",
+    )
+    body = StreamField(BaseStreamBlock(), help_text="The main content of the page.")
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("introduction"),
+        FieldPanel("body"),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("introduction"),
+        index.SearchField("body"),
+    ]
+
+    parent_page_types = ["home.HomePage", "home.ContentPage"]
+    subpage_types = ["home.ContentPage"]
+
+    class Meta:
+        verbose_name = "content page"
+
+
+@register_setting(icon="site")
+class SiteSettings(BaseSiteSetting):
+    """Who runs the site: shown in the header, the footer and every email."""
+
+    organisation_name = models.CharField(
+        max_length=120,
+        help_text="The name shown in the header, page titles and emails.",
+    )
+    tagline = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="A short line under the name in the footer.",
+    )
+    contact_email = models.EmailField(
+        blank=True,
+        help_text="Where visitors can write to you; shown in the footer and emails.",
+    )
+    postal_address = models.TextField(
+        blank=True,
+        help_text="Your postal address. The law requires it in marketing emails "
+        "(CAN-SPAM), so every email shows it.",
+    )
+    logo = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Shown in the header and used when a page has no sharing image.",
+    )
+    w9_document = models.ForeignKey(
+        "wagtaildocs.Document",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="W-9 document",
+        help_text="Your signed W-9, which US group buyers often ask for with an "
+        "invoice. Linked from the footer.",
+    )
+    social_links = StreamField(
+        [("link", SocialLinkBlock())],
+        blank=True,
+        help_text="Profiles linked from the footer, in this order.",
+    )
+
+    panels = [
+        MultiFieldPanel(
+            [
+                FieldPanel("organisation_name"),
+                FieldPanel("tagline"),
+                FieldPanel("logo"),
+            ],
+            heading="Identity",
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("contact_email"),
+                FieldPanel("postal_address"),
+                FieldPanel("w9_document"),
+            ],
+            heading="Contact and paperwork",
+        ),
+        FieldPanel("social_links"),
+    ]
+    # Every page shows the logo and the W-9 link: fetch them with the settings.
+    select_related = ["logo", "w9_document"]
+
+    class Meta:
+        verbose_name = "site settings"

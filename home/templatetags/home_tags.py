@@ -1,0 +1,74 @@
+from urllib.parse import urlsplit
+
+from django import template
+from wagtail.models import Page, Site
+
+from home.models import SiteSettings
+
+register = template.Library()
+
+
+def _top_level_pages(request, *, in_menu: bool) -> list[Page]:
+    """The live, public children of the site's root, fetched once per request."""
+    if request is None:
+        return []
+    if not hasattr(request, "_top_level_pages"):
+        site = Site.find_for_request(request)
+        request._top_level_pages = (
+            list(
+                site.root_page.get_children()
+                .live()
+                .public()
+                .only("title", "url_path", "show_in_menus")
+            )
+            if site
+            else []
+        )
+    pages = request._top_level_pages
+    return [page for page in pages if page.show_in_menus] if in_menu else pages
+
+
+@register.inclusion_tag("home/tags/main_menu.html", takes_context=True)
+def main_menu(context, current_page=None):
+    """The site root's pages marked 'show in menus'; the current section is marked."""
+    current_path = current_page.url_path if current_page else ""
+    items = []
+    for page in _top_level_pages(context.get("request"), in_menu=True):
+        if current_path == page.url_path:
+            current = "page"
+        elif current_path.startswith(page.url_path):
+            current = "true"
+        else:
+            current = ""
+        items.append({"page": page, "current": current})
+    return {
+        "items": items,
+        "request": context.get("request"),
+    }
+
+
+@register.inclusion_tag("home/tags/footer_menu.html", takes_context=True)
+def footer_menu(context):
+    """Every top-level page, those left out of the main menu (privacy) included."""
+    request = context.get("request")
+    return {"pages": _top_level_pages(request, in_menu=False), "request": request}
+
+
+@register.inclusion_tag("home/tags/share_meta.html", takes_context=True)
+def share_meta(context, page):
+    """Description, canonical URL and Open Graph tags for sharing a page."""
+    request = context.get("request")
+    site_settings = SiteSettings.for_request(request) if request else None
+    image = getattr(page, "share_image", None) or (
+        site_settings.logo if site_settings else None
+    )
+    url = page.get_full_url(request)
+    return {
+        "page": page,
+        "url": url,
+        "origin": "{0.scheme}://{0.netloc}".format(urlsplit(url)),
+        "image": image,
+        "site_name": site_settings.organisation_name if site_settings else "",
+        "description": page.search_description or getattr(page, "introduction", ""),
+        "request": request,
+    }

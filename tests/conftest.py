@@ -1,0 +1,91 @@
+import io
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from wagtail.models import Page, Site
+
+from home.models import HomePage, SiteSettings
+from tests.home.factories import HomePageFactory
+
+
+@pytest.fixture
+def home_page(db) -> HomePage:
+    """A home page at the root of the default site, with its settings filled in."""
+    root = Page.get_first_root_node()
+    home = HomePageFactory(parent=root)
+    site = Site.objects.get(is_default_site=True)
+    site.root_page = home
+    site.save()
+    SiteSettings.objects.update_or_create(
+        site=site,
+        defaults={
+            "organisation_name": "Harbour Test Training",
+            "postal_address": "1 Test Street\nTestville",
+            "contact_email": "hello@harbour.example",
+        },
+    )
+    return home
+
+
+@pytest.fixture
+def demo_content(db) -> HomePage:
+    """The demo content, exactly as `manage.py load_demo` makes it."""
+    call_command("load_demo", stdout=io.StringIO())
+    return HomePage.objects.get()
+
+
+def run_database_worker() -> None:
+    # The worker closes connections it thinks are stale, as a long-running process
+    # should; inside a test's transaction that would close the test's own
+    # connection on PostgreSQL, so the check is switched off here.
+    with mock.patch(
+        "django_tasks_db.management.commands.db_worker.close_old_connections"
+    ):
+        call_command(
+            "db_worker",
+            "--batch",
+            "--no-reload",
+            "--no-startup-delay",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+
+
+def run_rq_worker() -> None:
+    import django_rq
+    from django_tasks_rq import Job
+    from rq import SimpleWorker
+
+    queue = django_rq.get_queue("default", job_class=Job)
+    # SimpleWorker runs jobs in this process, so they see the test's database.
+    SimpleWorker([queue], connection=queue.connection, job_class=Job).work(burst=True)
+
+
+WORKERS = {
+    "django_tasks_db.DatabaseBackend": run_database_worker,
+    "django_tasks_rq.RQBackend": run_rq_worker,
+}
+
+
+@pytest.fixture
+def run_tasks(settings):
+    """Run every queued task to completion with the configured backend's worker."""
+
+    def run() -> None:
+        backend = settings.TASKS["default"]["BACKEND"]
+        if backend in WORKERS:
+            WORKERS[backend]()
+
+    return run
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _empty_rq_queue(django_db_blocker):
+    """Start with an empty Redis queue when the RQ backend is in use."""
+    from django.conf import settings
+
+    if settings.TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
+        import django_rq
+
+        django_rq.get_queue("default").empty()
