@@ -3,9 +3,10 @@
     .venv/bin/python bench/serve_pages.py [--seconds 10] [--clients 4] [--workers 2]
 
 Builds a fresh database (SQLite in a temporary folder, or DATABASE_URL's database
-when it is set), loads the demo content plus extra pages, collects static files,
-then starts gunicorn with the production settings on 127.0.0.1. Each main page is
-requested by several client processes for a fixed time; the same is done against
+when it is set: a throwaway one, as it is emptied first), loads the demo content
+plus extra pages, collects static files, then starts gunicorn with the production
+settings on 127.0.0.1. Each main page is requested by several client processes for
+a fixed time; the same is done against
 `bench/ceiling.py`, a one-view Django project served the same way, which is the
 most this machine's gunicorn can give. Prints figures; asserts nothing.
 """
@@ -24,6 +25,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+
+# DATABASE_URL must name a throwaway database: the benchmark empties it first.
+RESET_POSTGRES = (
+    "from django.db import connection\n"
+    "with connection.cursor() as cursor:\n"
+    "    cursor.execute('DROP SCHEMA public CASCADE; CREATE SCHEMA public')"
+)
 
 
 def free_port() -> int:
@@ -143,8 +152,8 @@ def main() -> None:
             )
 
         print("Preparing a database with the demo content ...", flush=True)
-        if "DATABASE_URL" in os.environ:
-            manage("flush", "--noinput")
+        if env["DATABASE_URL"].startswith("postgres"):
+            manage("shell", "-c", RESET_POSTGRES)
         manage("migrate", "--noinput", "-v0")
         manage("load_demo")
         manage("shell", "-c", "from bench.seed import seed_pages; seed_pages()")
