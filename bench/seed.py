@@ -1,10 +1,18 @@
 """Realistic amounts of content for the benchmarks, on top of the demo content."""
 
+from datetime import time, timedelta
+
+from django.utils import timezone
 from wagtail.rich_text import RichText
 
 from home.models import ContentPage, HomePage
+from testimonials.models import Testimonial
+from workshops.models import WorkshopPage, WorkshopSession
 
 GUIDES = 60
+SESSIONS = 60
+TESTIMONIALS = 30
+ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata"]
 
 
 def seed_pages() -> None:
@@ -40,3 +48,31 @@ def seed_pages() -> None:
                 ],
             )
         )
+
+
+def seed_schedule() -> None:
+    """A busy year: 60 more sessions and 30 more testimonials on the main workshop."""
+    workshop = WorkshopPage.objects.get(slug="responding-to-reports")
+    start = timezone.localdate()
+    for number in range(SESSIONS):
+        workshop.sessions.add(
+            WorkshopSession(
+                date=start + timedelta(days=5 + number * 6),
+                start_time=time(9 + number % 8),
+                end_time=time(12 + number % 8, 30),
+                time_zone=ZONES[number % len(ZONES)],
+                audience_label="Benchmark",
+            )
+        )
+    quotes = [
+        Testimonial.objects.create(
+            quote=f"Practical and humane, number {number}.",
+            person_name=f"Participant {number}",
+            organisation="A community",
+        )
+        for number in range(TESTIMONIALS)
+    ]
+    workshop.body.append(
+        ("testimonials", {"heading": "More voices", "testimonials": quotes})
+    )
+    workshop.save_revision().publish()

@@ -156,7 +156,13 @@ def main() -> None:
             manage("shell", "-c", RESET_POSTGRES)
         manage("migrate", "--noinput", "-v0")
         manage("load_demo")
-        manage("shell", "-c", "from bench.seed import seed_pages; seed_pages()")
+        manage(
+            "shell",
+            "-c",
+            "from bench.seed import seed_pages, seed_schedule; "
+            "seed_pages(); seed_schedule()",
+        )
+        manage("db_worker", "--batch", "--no-reload", "--no-startup-delay")
         manage("collectstatic", "--noinput", "-v0")
 
         site = gunicorn("config.wsgi", site_port, args.workers, env)
@@ -170,6 +176,15 @@ def main() -> None:
                 ("content page", site_port, "/about/", 200),
                 ("section with 60 children", site_port, "/guides/", 200),
                 ("long content page", site_port, "/guides/guide-7/", 200),
+                ("schedule (about 70 sessions)", site_port, "/schedule/", 200),
+                (
+                    "workshop page (+60 sessions, +30 quotes)",
+                    site_port,
+                    "/schedule/responding-to-reports/",
+                    200,
+                ),
+                ("calendar feed", site_port, "/calendar/workshops.ics", 200),
+                ("search", site_port, "/search/?q=report", 200),
                 ("sitemap.xml", site_port, "/sitemap.xml", 200),
                 ("404 page", site_port, "/no-such-page/", 404),
             ]
@@ -178,7 +193,7 @@ def main() -> None:
                 f"processes, {args.seconds:.0f} s per page, on {os.cpu_count()} CPUs, "
                 f"database {env['DATABASE_URL'].split(':')[0]}\n"
             )
-            print(f"{'page':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+            print(f"{'page':40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
             for label, port, path, expected in targets:
                 for _ in range(20):  # warm caches and connections
                     connection = http.client.HTTPConnection("127.0.0.1", port)
@@ -186,7 +201,7 @@ def main() -> None:
                     connection.getresponse().read()
                 figures = measure(port, path, expected, args.seconds, args.clients)
                 print(
-                    f"{label:34} {figures['rps']:8.1f} {figures['p50']:8.1f} "
+                    f"{label:40} {figures['rps']:8.1f} {figures['p50']:8.1f} "
                     f"{figures['p99']:8.1f} {figures['errors']:7d}",
                     flush=True,
                 )

@@ -7,9 +7,13 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
+from home import views as search_views
+
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    path("calendar/", include("workshops.urls")),
+    path("search/", search_views.search, name="search"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(
         "robots.txt",

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageBlock
+from wagtail.snippets.blocks import SnippetChooserBlock
 
 
 class HeadingBlock(blocks.StructBlock):
@@ -101,6 +102,48 @@ class FAQBlock(blocks.StructBlock):
         description = "Questions and answers that readers can expand"
 
 
+class ChosenTestimonialsBlock(blocks.StructBlock):
+    """Testimonials the editor picks, in the editor's order."""
+
+    heading = blocks.CharBlock(required=False, max_length=120)
+    # A string reference: home imports no other app (docs/conventions.md).
+    testimonials = blocks.ListBlock(SnippetChooserBlock("testimonials.Testimonial"))
+
+    class Meta:
+        icon = "openquote"
+        template = "home/blocks/chosen_testimonials.html"
+        description = "Testimonials you choose; withdrawn ones are left out"
+
+
+class TestimonialsByTagBlock(blocks.StructBlock):
+    """The newest live testimonials with a tag, so the block stays current."""
+
+    heading = blocks.CharBlock(required=False, max_length=120)
+    tag = blocks.CharBlock(
+        required=False,
+        max_length=100,
+        help_text="Leave empty to show the newest live testimonials of any tag.",
+    )
+    count = blocks.IntegerBlock(min_value=1, max_value=12, default=3)
+
+    class Meta:
+        icon = "tag"
+        template = "home/blocks/testimonials_by_tag.html"
+        description = "The newest live testimonials, optionally with one tag"
+
+
+class UpcomingSessionsBlock(blocks.StructBlock):
+    """The next workshop dates, with times in the visitor's zone."""
+
+    heading = blocks.CharBlock(default="Upcoming workshops", max_length=120)
+    count = blocks.IntegerBlock(min_value=1, max_value=12, default=4)
+
+    class Meta:
+        icon = "date"
+        template = "home/blocks/upcoming_sessions.html"
+        description = "The next public workshop dates from the schedule"
+
+
 RICH_TEXT_FEATURES = ["h2", "h3", "bold", "italic", "link", "document-link", "ol", "ul"]
 
 
@@ -122,6 +165,9 @@ class BaseStreamBlock(blocks.StreamBlock):
     quote = QuoteBlock()
     call_to_action = CallToActionBlock()
     faq = FAQBlock()
+    testimonials = ChosenTestimonialsBlock()
+    testimonials_by_tag = TestimonialsByTagBlock()
+    upcoming_sessions = UpcomingSessionsBlock()
 
 
 class SocialLinkBlock(blocks.StructBlock):

@@ -220,6 +220,7 @@ HOME_BODY = [
             "attribution": "A volunteer lead at a regional developer conference",
         },
     ),
+    ("upcoming_sessions", {"heading": "Upcoming workshops", "count": 4}),
     ("heading", {"text": "How the workshops run", "level": "h2"}),
     (
         "paragraph",
@@ -229,6 +230,10 @@ HOME_BODY = [
             "<li>Small-group practice with a facilitator in every room.</li>"
             "<li>A written response template you keep.</li></ul>"
         ),
+    ),
+    (
+        "testimonials_by_tag",
+        {"heading": "From conference teams", "tag": "conferences", "count": 3},
     ),
     (
         "faq",

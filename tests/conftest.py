@@ -89,3 +89,22 @@ def _empty_rq_queue(django_db_blocker):
         import django_rq
 
         django_rq.get_queue("default").empty()
+
+
+@pytest.fixture
+def schedule(home_page):
+    """The schedule page under the home page, as editors would set it up."""
+    from tests.workshops.factories import ScheduleIndexPageFactory
+
+    return ScheduleIndexPageFactory(
+        parent=home_page, months_without_workshops=[8], draft_years=[]
+    )
+
+
+@pytest.fixture
+def workshop(schedule):
+    from tests.workshops.factories import WorkshopPageFactory
+
+    return WorkshopPageFactory(
+        parent=schedule, title="Responding to Reports", slug="responding"
+    )

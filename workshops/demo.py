@@ -1,0 +1,319 @@
+"""Demo schedule for the fictional Tidewell Training.
+
+Dates are worked out from today, so the demo always has upcoming sessions: in
+several time zones, one whose time is to be announced, one with two possible
+dates, and one cancelled.
+"""
+
+import calendar
+from datetime import date, time
+from decimal import Decimal
+from typing import TextIO
+
+from django.utils import timezone
+from wagtail.rich_text import RichText
+
+from home.demo import ensure_child_page
+from home.models import HomePage
+from testimonials.models import Testimonial
+
+from .models import ScheduleIndexPage, SessionStatus, WorkshopPage, WorkshopSession
+from .selectors import add_months
+
+MONTHS_WITHOUT_WORKSHOPS = [1, 7, 8, 11]
+
+
+def load(*, stdout: TextIO) -> None:
+    home = HomePage.objects.get()
+    today = timezone.localdate()
+    schedule = ensure_child_page(
+        home,
+        ScheduleIndexPage,
+        title="Schedule",
+        slug="schedule",
+        show_in_menus=True,
+        introduction=(
+            "Every workshop is live on a video call, with at most twenty people. "
+            "Pick the date and time zone that suit you; we run sessions for the "
+            "Americas, Europe and Australia."
+        ),
+        search_description="Upcoming dates of Tidewell Training's live online "
+        "workshops, in your own time zone.",
+        months_without_workshops=MONTHS_WITHOUT_WORKSHOPS,
+        draft_years=[today.year + 1],
+    )
+    months = workshop_months(today)
+    responding = ensure_workshop(schedule, RESPONDING, sessions_for_responding(months))
+    ensure_workshop(schedule, WRITING, sessions_for_writing(months))
+    stdout.write(
+        f"Schedule with {WorkshopSession.objects.count()} sessions ready "
+        f"({responding.title}).\n"
+    )
+
+
+def workshop_months(today: date) -> list[date]:
+    """The next four months, after this one, in which workshops run."""
+    months, month = [], add_months(today.replace(day=1), 1)
+    while len(months) < 4:
+        if month.month not in MONTHS_WITHOUT_WORKSHOPS:
+            months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def nth_weekday(month: date, weekday: int, nth: int) -> date:
+    """The nth (from 1) weekday of a month: nth_weekday(m, THURSDAY, 2)."""
+    days = [
+        week[weekday]
+        for week in calendar.monthcalendar(month.year, month.month)
+        if week[weekday]
+    ]
+    return month.replace(day=days[nth - 1])
+
+
+def sessions_for_responding(months: list[date]) -> list[dict]:
+    first, second, third, fourth = months
+    return [
+        {
+            "date": nth_weekday(first, calendar.TUESDAY, 2),
+            "start_time": time(10),
+            "end_time": time(13, 30),
+            "time_zone": "America/New_York",
+            "audience_label": "Americas",
+        },
+        {
+            "date": nth_weekday(first, calendar.THURSDAY, 2),
+            "start_time": time(14),
+            "end_time": time(17, 30),
+            "time_zone": "Europe/London",
+            "audience_label": "UK and Europe",
+        },
+        {
+            "date": nth_weekday(second, calendar.WEDNESDAY, 1),
+            "start_time": time(9, 30),
+            "end_time": time(13),
+            "time_zone": "Australia/Sydney",
+            "audience_label": "Australian time",
+            "capacity": 16,
+        },
+        {
+            "date": nth_weekday(second, calendar.TUESDAY, 3),
+            "time_zone": "America/Los_Angeles",
+            "audience_label": "US Pacific",
+            "status": SessionStatus.TENTATIVE,
+        },
+        {
+            "date": nth_weekday(third, calendar.THURSDAY, 2),
+            "alternative_date": nth_weekday(third, calendar.THURSDAY, 3),
+            "start_time": time(15),
+            "end_time": time(18, 30),
+            "time_zone": "Europe/Berlin",
+            "audience_label": "Central Europe",
+            "status": SessionStatus.TENTATIVE,
+        },
+        {
+            "date": nth_weekday(third, calendar.MONDAY, 4),
+            "start_time": time(11),
+            "end_time": time(14, 30),
+            "time_zone": "America/Chicago",
+            "audience_label": "Americas",
+            "status": SessionStatus.CANCELLED,
+        },
+        {
+            "date": nth_weekday(fourth, calendar.TUESDAY, 2),
+            "start_time": time(10),
+            "end_time": time(13, 30),
+            "time_zone": "America/New_York",
+            "audience_label": "Americas",
+        },
+    ]
+
+
+def sessions_for_writing(months: list[date]) -> list[dict]:
+    return [
+        {
+            "date": nth_weekday(months[1], calendar.THURSDAY, 2),
+            "start_time": time(16),
+            "end_time": time(18),
+            "time_zone": "Europe/London",
+            "audience_label": "UK and Europe",
+        },
+        {
+            "date": nth_weekday(months[3], calendar.WEDNESDAY, 3),
+            "start_time": time(18),
+            "end_time": time(20),
+            "time_zone": "America/New_York",
+            "audience_label": "Americas",
+        },
+    ]
+
+
+def ensure_workshop(
+    schedule: ScheduleIndexPage, spec: dict, sessions: list[dict]
+) -> WorkshopPage:
+    existing = schedule.get_children().filter(slug=spec["slug"]).first()
+    if existing is not None:
+        return existing.specific
+    workshop = WorkshopPage(**spec, body=spec_body(spec["slug"]))
+    for fields in sessions:
+        workshop.sessions.add(WorkshopSession(**fields))
+    schedule.add_child(instance=workshop)
+    workshop.save_revision().publish()
+    return workshop
+
+
+def spec_body(slug: str) -> list:
+    body = list(BODIES[slug])
+    chosen = list(Testimonial.objects.live()[:3])
+    if chosen and slug == RESPONDING["slug"]:
+        body.append(
+            (
+                "testimonials",
+                {"heading": "What participants say", "testimonials": chosen},
+            )
+        )
+    return body
+
+
+RESPONDING = {
+    "title": "Responding to Code of Conduct Reports",
+    "slug": "responding-to-reports",
+    "summary": (
+        "A hands-on workshop for event organisers, moderators and maintainers. "
+        "You leave able to take a report, judge its urgency, decide on a fair "
+        "response and explain it, with a written process your team can share."
+    ),
+    "search_description": "Learn to take, assess and resolve Code of Conduct "
+    "reports in a live, small-group workshop.",
+    "duration_minutes": 210,
+    "breaks": "Two 10-minute breaks",
+    "platform": "Zoom",
+    "capacity": 20,
+    "price": Decimal("350.00"),
+}
+
+WRITING = {
+    "title": "Writing a Code of Conduct People Can Use",
+    "slug": "writing-a-code-of-conduct",
+    "summary": (
+        "A two-hour session on turning a list of values into a document with "
+        "clear scope, reporting routes and consequences, ready to publish."
+    ),
+    "search_description": "Draft a usable Code of Conduct with reporting "
+    "routes and consequences in a two-hour live session.",
+    "duration_minutes": 120,
+    "breaks": "One 5-minute break",
+    "platform": "Zoom",
+    "capacity": 24,
+    "price": Decimal("180.00"),
+}
+
+BODIES = {
+    RESPONDING["slug"]: [
+        (
+            "learning_outcomes",
+            {
+                "heading": "What you will learn",
+                "outcomes": [
+                    "Take a report without judging, promising or interrogating",
+                    "Sort reports by urgency and act on safety first",
+                    "Gather the facts you need and keep a fair record",
+                    "Choose a proportionate response from a range of options",
+                    "Tell the people involved what happens next, in writing",
+                ],
+            },
+        ),
+        (
+            "topics",
+            {
+                "heading": "What we cover",
+                "topics": [
+                    {
+                        "title": "The first ten minutes",
+                        "description": "Listening, safety, and what not to say.",
+                    },
+                    {
+                        "title": "Triage",
+                        "description": "Urgent, serious, or ordinary: how to tell "
+                        "and who to involve.",
+                    },
+                    {
+                        "title": "Investigation and records",
+                        "description": "Proportionate fact-finding and notes that "
+                        "stay useful months later.",
+                    },
+                    {
+                        "title": "Decisions and communication",
+                        "description": "Outcomes, appeals and messages to the "
+                        "reporter, the reported person and the community.",
+                    },
+                    {
+                        "title": "Looking after responders",
+                        "description": "Rotas, conflicts of interest and rest.",
+                    },
+                ],
+            },
+        ),
+        ("heading", {"text": "Practice scenarios", "level": "h2"}),
+        (
+            "practice_scenario",
+            {
+                "title": "The hallway conversation",
+                "situation": "During the afternoon break of a two-day conference, "
+                "an attendee tells a volunteer that a speaker repeatedly commented "
+                "on her appearance at the speakers' dinner. She does not want to "
+                "make a formal complaint yet. The speaker's next talk starts in "
+                "forty minutes.",
+                "practice": "Taking the report, agreeing next steps with the "
+                "reporter, and deciding what must happen before the talk.",
+            },
+        ),
+        (
+            "practice_scenario",
+            {
+                "title": "The respected contributor",
+                "situation": "Three separate newcomers to an open-source project "
+                "report dismissive, sarcastic reviews from the same long-time "
+                "maintainer. None of the comments breaks a rule on its own.",
+                "practice": "Seeing patterns across reports, conflicts of "
+                "interest, and a response that changes behaviour.",
+            },
+        ),
+        (
+            "faq",
+            {
+                "heading": "Frequently asked questions",
+                "questions": [
+                    {
+                        "question": "Is the session recorded?",
+                        "answer": RichText(
+                            "<p>No. People practise real skills with invented "
+                            "cases, and that needs a room without a recorder. "
+                            "You receive the slides and templates afterwards.</p>"
+                        ),
+                    },
+                    {
+                        "question": "What if I can no longer attend?",
+                        "answer": RichText(
+                            "<p>Move to another date at no cost up to seven "
+                            "days before, or send a colleague in your place.</p>"
+                        ),
+                    },
+                ],
+            },
+        ),
+    ],
+    WRITING["slug"]: [
+        (
+            "learning_outcomes",
+            {
+                "heading": "What you will learn",
+                "outcomes": [
+                    "Define who and which spaces your code covers",
+                    "Offer reporting routes that work when an organiser is involved",
+                    "Describe consequences without promising what you cannot do",
+                ],
+            },
+        ),
+    ],
+}

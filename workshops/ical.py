@@ -1,0 +1,141 @@
+"""Calendar files for sessions: pure functions from sessions to iCalendar bytes.
+
+Privacy: only what the public page shows goes into these files. The meeting link
+and staff notes never do, and there is no ORGANIZER, so calendar apps send no
+acceptance replies to anyone (as pretix does for its public files).
+
+Identity: each session's UID never changes and its SEQUENCE rises with every
+change calendar apps must apply, so a later file updates the same entry instead
+of adding a second one (RFC 5545 and RFC 5546).
+"""
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+
+from icalendar import Calendar, Event
+
+from .models import WorkshopSession
+
+PRODID = "-//Workshops site//Sessions//EN"
+FEED_REFRESH = timedelta(hours=1)
+
+
+def session_event(session: WorkshopSession, *, url: str) -> Event:
+    """The VEVENT for one session."""
+    workshop = session.workshop
+    if session.time_to_be_announced:
+        # A day whose time is not known yet: an all-day, tentative entry.
+        start: date = session.date
+        end: date = session.date + timedelta(days=1)
+    else:
+        start, end = session.local_start, session.local_end
+    return Event.new(
+        uid=session.calendar_uid,
+        sequence=session.sequence,
+        stamp=session.updated_at,
+        last_modified=session.updated_at,
+        start=start,
+        end=end,
+        summary=event_summary(session),
+        description=event_description(session, url=url),
+        location=f"Online ({workshop.platform})" if workshop.platform else "Online",
+        url=url,
+        status=event_status(session),
+    )
+
+
+def event_status(session: WorkshopSession) -> str:
+    if session.is_cancelled:
+        return "CANCELLED"
+    return "TENTATIVE" if session.is_tentative else "CONFIRMED"
+
+
+def event_summary(session: WorkshopSession) -> str:
+    summary = session.workshop.title
+    if session.audience_label:
+        summary += f" ({session.audience_label})"
+    if session.is_cancelled:
+        summary = f"Cancelled: {summary}"
+    return summary
+
+
+def event_description(session: WorkshopSession, *, url: str) -> str:
+    lines = [session.workshop.summary.strip(), ""]
+    if session.is_cancelled:
+        lines.insert(0, "This session has been cancelled.\n")
+    if session.time_to_be_announced:
+        lines.append("The time is to be announced.")
+    if session.alternative_date:
+        lines.append(
+            f"The date is not settled: it may move to "
+            f"{session.alternative_date:%A} {session.alternative_date.day} "
+            f"{session.alternative_date:%B %Y}."
+        )
+    lines.append(f"Details and tickets: {url}")
+    return "\n".join(lines).strip()
+
+
+def calendar_for(
+    events: Iterable[Event],
+    *,
+    method: str,
+    name: str | None = None,
+    refresh_interval: timedelta | None = None,
+) -> Calendar:
+    calendar = Calendar.new(
+        prodid=PRODID, method=method, name=name, refresh_interval=refresh_interval
+    )
+    # Calendar.new invents a random calendar UID; leaving it would change the
+    # bytes, and so the ETag, on every request.
+    del calendar["UID"]
+    dates = []
+    for event in events:
+        calendar.add_component(event)
+        dates.append(_as_date(event.start))
+    if dates:
+        first, last = min(dates), max(dates)
+        # Only the transitions around the sessions: a short VTIMEZONE is enough
+        # for every client and keeps the feed small.
+        calendar.add_missing_timezones(
+            first_date=first - timedelta(days=366), last_date=last + timedelta(days=366)
+        )
+    return calendar
+
+
+def session_ics(
+    session: WorkshopSession, *, url: str, method: str = "PUBLISH"
+) -> bytes:
+    """A calendar file with one session, for download or an email attachment."""
+    return calendar_for([session_event(session, url=url)], method=method).to_ical()
+
+
+def sessions_ics(
+    sessions: Iterable[tuple[WorkshopSession, str]], *, name: str
+) -> bytes:
+    """The subscribable feed: every (session, page URL) pair given."""
+    events = [session_event(session, url=url) for session, url in sessions]
+    return calendar_for(
+        events, method="PUBLISH", name=name, refresh_interval=FEED_REFRESH
+    ).to_ical()
+
+
+def google_calendar_url(session: WorkshopSession, *, url: str) -> str:
+    """A link that opens Google Calendar's form with the session filled in."""
+    if session.time_to_be_announced:
+        dates = f"{session.date:%Y%m%d}/{session.date + timedelta(days=1):%Y%m%d}"
+    else:
+        dates = f"{session.local_start:%Y%m%dT%H%M%S}/{session.local_end:%Y%m%dT%H%M%S}"
+    query = {
+        "action": "TEMPLATE",
+        "text": event_summary(session),
+        "dates": dates,
+        "ctz": session.time_zone,
+        "details": event_description(session, url=url),
+        "location": "Online",
+    }
+    return "https://calendar.google.com/calendar/render?" + urlencode(query)
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value

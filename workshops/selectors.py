@@ -1,0 +1,118 @@
+"""Reads across workshops and sessions for pages, feeds and blocks."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from wagtail.models import Page
+
+from .models import SessionStatus, WorkshopPage, WorkshopSession
+
+# The feed keeps recent past sessions so calendars that subscribed see them
+# marked completed or cancelled instead of vanishing.
+FEED_HISTORY = timedelta(days=90)
+SCHEDULE_MIN_MONTHS = 6
+
+
+def public_workshops(*, under: Page | None = None) -> QuerySet[WorkshopPage]:
+    """Workshop pages anyone may see."""
+    workshops = WorkshopPage.objects.live().public()
+    if under is not None:
+        workshops = workshops.descendant_of(under)
+    return workshops
+
+
+def public_sessions(*, under: Page | None = None) -> QuerySet[WorkshopSession]:
+    """Sessions of public workshop pages, with their workshop fetched alongside."""
+    return WorkshopSession.objects.filter(
+        workshop__in=public_workshops(under=under)
+    ).select_related("workshop")
+
+
+def upcoming_sessions(
+    *,
+    under: Page | None = None,
+    workshop: WorkshopPage | None = None,
+    now: datetime | None = None,
+    limit: int | None = None,
+) -> list[WorkshopSession]:
+    """Sessions that have not ended, soonest first; cancelled ones stay listed."""
+    now = now or timezone.now()
+    if workshop is not None:
+        # In Python, not SQL: a page preview holds unsaved sessions in memory.
+        sessions = sorted(
+            (
+                session
+                for session in workshop.sessions.all()
+                if session.local_end >= now
+                and session.status != SessionStatus.COMPLETED
+            ),
+            key=lambda session: session.local_start,
+        )
+        return sessions[:limit] if limit else sessions
+    sessions = (
+        public_sessions(under=under)
+        .filter(ends_at__gte=now)
+        .exclude(status=SessionStatus.COMPLETED)
+        .order_by("starts_at", "pk")
+    )
+    return list(sessions[:limit] if limit else sessions)
+
+
+def feed_sessions(*, now: datetime | None = None) -> list[WorkshopSession]:
+    """Every public session from the recent past on, for the calendar feed."""
+    since = (now or timezone.now()) - FEED_HISTORY
+    return list(public_sessions().filter(ends_at__gte=since).order_by("starts_at"))
+
+
+@dataclass
+class ScheduleMonth:
+    first_day: date
+    sessions: list[WorkshopSession] = field(default_factory=list)
+    no_workshops: bool = False
+
+
+@dataclass
+class ScheduleYear:
+    year: int
+    draft: bool
+    months: list[ScheduleMonth] = field(default_factory=list)
+
+
+def schedule_months(
+    *,
+    sessions: Iterable[WorkshopSession],
+    months_without_workshops: set[int],
+    draft_years: set[int],
+    today: date,
+) -> list[ScheduleYear]:
+    """Every month from this one to the last with a session, grouped by year.
+
+    Empty months stay in the list so the page can say why they are empty.
+    """
+    by_month: dict[date, list[WorkshopSession]] = {}
+    for session in sessions:
+        by_month.setdefault(session.month, []).append(session)
+    first = today.replace(day=1)
+    last = max([*by_month, add_months(first, SCHEDULE_MIN_MONTHS - 1)])
+    years: list[ScheduleYear] = []
+    month = first
+    while month <= last:
+        if not years or years[-1].year != month.year:
+            years.append(ScheduleYear(year=month.year, draft=month.year in draft_years))
+        years[-1].months.append(
+            ScheduleMonth(
+                first_day=month,
+                sessions=by_month.get(month, []),
+                no_workshops=month.month in months_without_workshops,
+            )
+        )
+        month = add_months(month, 1)
+    return years
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.month - 1 + months
+    return day.replace(year=day.year + index // 12, month=index % 12 + 1, day=1)
