@@ -9,6 +9,10 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
+    path("newsletter/", include("newsletter.urls")),
+    # Provider tracking webhooks (bounces, complaints, unsubscribes), protected
+    # by ANYMAIL["WEBHOOK_SECRET"] as basic auth.
+    path("anymail/", include("anymail.urls")),
     path("documents/", include(wagtaildocs_urls)),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(
