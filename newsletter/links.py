@@ -64,9 +64,11 @@ def read_confirm_token(token: str) -> LinkData:
     return _loads(CONFIRM_SALT, token, max_age=settings.NEWSLETTER_CONFIRMATION_MAX_AGE)
 
 
-def preferences_url(subscriber: Subscriber) -> str:
+def preferences_url(subscriber: Subscriber, *, absolute: bool = True) -> str:
+    """The personal preferences page; absolute for emails, a path for pages."""
     token = _dumps(PREFERENCES_SALT, subscriber, None)
-    return _absolute(reverse("newsletter:preferences", args=[token]))
+    path = reverse("newsletter:preferences", args=[token])
+    return _absolute(path) if absolute else path
 
 
 def read_preferences_token(token: str) -> LinkData:

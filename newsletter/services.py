@@ -558,6 +558,10 @@ class ImportResult:
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
 
+    @property
+    def skipped_reasons(self) -> list[tuple[str, int]]:
+        return sorted(self.skipped.items(), key=lambda item: -item[1])
+
 
 SKIP_INVALID = "not a valid email address"
 SKIP_NAME = "name longer than 150 characters or on several lines"
@@ -704,14 +708,16 @@ def subscribers_import(
             if email in created:
                 result.added += 1
                 continue
+            if not changed and left_before:
+                # They left: the import has no say over their record.
+                result.skipped[SKIP_UNSUBSCRIBED] += 1
+                continue
             if wanted[email] and not subscriber.name:
                 subscriber.name = wanted[email]
                 names.append(subscriber)
                 changed = True
             if changed:
                 result.updated += 1
-            elif left_before:
-                result.skipped[SKIP_UNSUBSCRIBED] += 1
             else:
                 result.skipped[SKIP_ALREADY] += 1
 

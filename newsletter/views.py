@@ -113,7 +113,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             "newsletter/confirmed.html",
             {
                 "confirmed": confirmed,
-                "preferences_url": links.preferences_url(subscriber),
+                "preferences_url": links.preferences_url(subscriber, absolute=False),
             },
         )
     subscriptions = subscriber.subscriptions.filter(
@@ -128,7 +128,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
                 for subscription in subscriptions
                 if subscription.status == SubscriptionStatus.PENDING
             ],
-            "preferences_url": links.preferences_url(subscriber),
+            "preferences_url": links.preferences_url(subscriber, absolute=False),
         },
     )
 
@@ -218,7 +218,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             request,
             "newsletter/unsubscribed.html",
             {
-                "preferences_url": links.preferences_url(subscriber)
+                "preferences_url": links.preferences_url(subscriber, absolute=False)
                 if subscriber
                 else None
             },
@@ -236,6 +236,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         {
             "lists": lists,
             "action_url": reverse("newsletter:unsubscribe", args=[token]),
-            "preferences_url": links.preferences_url(subscriber),
+            "preferences_url": links.preferences_url(subscriber, absolute=False),
         },
     )
