@@ -28,8 +28,21 @@ def may(user, action: str) -> bool:
     return user.has_perm(f"newsletter.{action}_subscriber")
 
 
+def spreadsheet_safe(value) -> str:
+    """Text a spreadsheet will show, not run: names come from a public form."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
 class SubscriberIndexView(IndexView):
     """The subscriber list, with import in the header and CSV as the one export."""
+
+    custom_field_preprocess = {
+        field: {IndexView.FORMAT_CSV: spreadsheet_safe}
+        for field in ("email", "name", "subscription_summary", "source")
+    }
 
     @cached_property
     def header_buttons(self):

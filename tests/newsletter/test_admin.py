@@ -90,6 +90,16 @@ def test_csv_export_follows_the_filters(client, staff, lists, people):
     assert "Download XLSX" not in client.get(LIST_URL).content.decode()
 
 
+def test_csv_export_does_not_let_a_name_become_a_formula(client, staff, lists):
+    SubscriptionFactory(
+        subscriber=SubscriberFactory(name='=HYPERLINK("http://evil.example")'),
+        mailing_list=lists[0],
+    )
+    response = client.get(LIST_URL, {"export": "csv"})
+    text = b"".join(response.streaming_content).decode()
+    assert "'=HYPERLINK" in text
+
+
 def test_one_persons_data_as_json(client, staff, home_page, lists):
     subscriber_subscribe(
         email="dee@example.com",
@@ -153,9 +163,12 @@ def test_erasing_a_person_keeps_only_the_hash_and_blocks_imports(
         rows=[{"email": "ADA@example.com", "name": "Ada"}],
         mailing_lists=lists,
         consent_source="An old list",
+        user=staff,
     )
     assert result.added == 0
     assert not Subscriber.objects.filter(email="ada@example.com").exists()
+    history = client.get(f"/admin/newsletter/lists/history/{lists[0].pk}/")
+    assert "Imported subscribers from CSV" in history.content.decode()
 
 
 def test_bulk_delete_of_subscribers_is_turned_away(client, staff, people):
