@@ -24,8 +24,11 @@ class ListChoiceField(forms.ModelMultipleChoiceField):
     """Lists as checkboxes, each labelled with its name and description."""
 
     widget = forms.CheckboxSelectMultiple
+    pending_ids: frozenset[int] = frozenset()
 
     def label_from_instance(self, obj: MailingList) -> str:
+        if obj.pk in self.pending_ids:
+            return f"{obj.name} (waiting for your confirmation)"
         return obj.name
 
 
@@ -128,10 +131,17 @@ class PreferencesForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, offered_ids: list[int], **kwargs):
+    def __init__(
+        self,
+        *args,
+        offered_ids: list[int],
+        pending_ids: frozenset[int] = frozenset(),
+        **kwargs,
+    ):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["lists"].queryset = MailingList.objects.filter(pk__in=offered_ids)
+        self.fields["lists"].pending_ids = pending_ids
 
 
 class ImportForm(forms.Form):

@@ -34,7 +34,11 @@ class ListChoice:
 
     @property
     def is_on(self) -> bool:
-        return self.status in (SubscriptionStatus.PENDING, SubscriptionStatus.CONFIRMED)
+        return self.status == SubscriptionStatus.CONFIRMED
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == SubscriptionStatus.PENDING
 
 
 def preference_choices(*, subscriber: Subscriber) -> list[ListChoice]:

@@ -155,9 +155,14 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         )
         messages.success(request, "You are unsubscribed from every list.")
         return redirect(request.path)
+    # A pending list starts unticked: anyone may have asked for it, and saving
+    # this page must not confirm what the owner never chose.
     form = PreferencesForm(
         request.POST if request.method == "POST" else None,
         offered_ids=offered_ids,
+        pending_ids=frozenset(
+            choice.mailing_list.pk for choice in choices if choice.is_pending
+        ),
         initial={
             "name": subscriber.name,
             "lists": [choice.mailing_list.pk for choice in choices if choice.is_on],

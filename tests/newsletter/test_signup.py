@@ -348,3 +348,14 @@ def test_subscribers_are_unique_without_regard_to_case(db):
     with pytest.raises(IntegrityError), transaction.atomic():
         Subscriber.objects.create(email="ADA@example.com", email_hash="y", source="t")
     assert email_digest(" ADA@Example.com ") == email_digest("ada@example.com")
+
+
+def test_the_consent_history_cannot_be_rewritten(client, home_page, lists):
+    from django.core.exceptions import ValidationError
+
+    sign_up(client, lists[:1])
+    record = ConsentRecord.objects.get()
+    record.source = "made-up"
+    with pytest.raises(ValidationError):
+        record.save()
+    assert ConsentRecord.objects.get().source == "footer"

@@ -192,6 +192,32 @@ def test_preferences_show_the_lists_and_save_changes(
     assert not Subscription.objects.filter(mailing_list=private).exists()
 
 
+def test_a_pending_list_is_not_confirmed_by_saving_preferences(
+    home_page, lists, strict_client
+):
+    person = SubscriberFactory(email="pat@example.com")
+    SubscriptionFactory(subscriber=person, mailing_list=lists[0])
+    SubscriptionFactory(
+        subscriber=person,
+        mailing_list=lists[1],
+        status=SubscriptionStatus.PENDING,
+    )
+    url = links.preferences_url(person)
+    page = strict_client.get(url)
+    html = page.content.decode()
+    assert "Workshop dates (waiting for your confirmation)" in html
+    assert html.count("checked") == 1
+    strict_client.post(
+        url,
+        {"lists": [lists[0].pk], "action": "save"},
+        HTTP_X_CSRFTOKEN=page.cookies["csrftoken"].value,
+    )
+    assert statuses(person) == {
+        "Diversity Deep Dives": SubscriptionStatus.CONFIRMED,
+        "Workshop dates": SubscriptionStatus.UNSUBSCRIBED,
+    }
+
+
 def test_preferences_unsubscribe_from_all(home_page, subscriber, strict_client):
     url = links.preferences_url(subscriber)
     token = strict_client.get(url).cookies["csrftoken"].value
