@@ -11,6 +11,10 @@ from home import views as search_views
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
+    path("newsletter/", include("newsletter.urls")),
+    # Provider tracking webhooks (bounces, complaints, unsubscribes), protected
+    # by ANYMAIL["WEBHOOK_SECRET"] as basic auth.
+    path("anymail/", include("anymail.urls")),
     path("documents/", include(wagtaildocs_urls)),
     path("calendar/", include("workshops.urls")),
     path("search/", search_views.search, name="search"),

@@ -243,3 +243,16 @@ LOGGING = {
         "django.server": {"level": env("LOG_LEVEL_SERVER", "INFO")},
     },
 }
+
+# Newsletter subscriptions (newsletter app). Confirmation links expire; sign-ups
+# are counted per client address in the cache (point CACHE_URL at Redis when
+# several web processes serve the site); behind a proxy, NEWSLETTER_PROXY_COUNT
+# says how many X-Forwarded-For entries our own proxies add.
+NEWSLETTER_CONFIRMATION_MAX_AGE = env_int(
+    "NEWSLETTER_CONFIRMATION_MAX_AGE", 7 * 24 * 60 * 60
+)
+NEWSLETTER_SIGNUP_RATE_LIMIT = env_int("NEWSLETTER_SIGNUP_RATE_LIMIT", 10)
+NEWSLETTER_SIGNUP_RATE_WINDOW = env_int("NEWSLETTER_SIGNUP_RATE_WINDOW", 60 * 60)
+NEWSLETTER_EMAILS_PER_ADDRESS = env_int("NEWSLETTER_EMAILS_PER_ADDRESS", 3)
+NEWSLETTER_SOFT_BOUNCE_LIMIT = env_int("NEWSLETTER_SOFT_BOUNCE_LIMIT", 3)
+NEWSLETTER_PROXY_COUNT = env_int("NEWSLETTER_PROXY_COUNT", 0)

@@ -1,0 +1,208 @@
+"""Staff views for subscribers: import, one person's data, erasure, the dashboard."""
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.views.generic import FormView
+from laces.components import Component
+from wagtail.admin.views.generic import WagtailAdminTemplateMixin
+from wagtail.admin.widgets.button import Button, HeaderButton
+from wagtail.snippets.views.snippets import (
+    CreateView,
+    DeleteView,
+    IndexView,
+    InspectView,
+)
+
+from . import selectors, services
+from .forms import ImportForm
+from .models import Subscriber, Suppression
+
+
+def may(user, action: str) -> bool:
+    return user.has_perm(f"newsletter.{action}_subscriber")
+
+
+def spreadsheet_safe(value) -> str:
+    """Text a spreadsheet will show, not run: names come from a public form."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+class SubscriberIndexView(IndexView):
+    """The subscriber list, with import in the header and CSV as the one export."""
+
+    custom_field_preprocess = {
+        field: {IndexView.FORMAT_CSV: spreadsheet_safe}
+        for field in ("email", "name", "subscription_summary", "source")
+    }
+
+    @cached_property
+    def header_buttons(self):
+        buttons = [
+            button
+            for button in super().header_buttons
+            if button is not getattr(self, "add_button", None)
+        ]
+        if may(self.request.user, "add"):
+            buttons.append(
+                HeaderButton(
+                    "Import CSV",
+                    url=reverse("newsletter_subscriber:import"),
+                    icon_name="upload",
+                )
+            )
+        return buttons
+
+    @cached_property
+    def header_more_buttons(self):
+        # XLSX needs openpyxl, which the project does not install.
+        return [
+            button
+            for button in super().header_more_buttons
+            if not (isinstance(button, Button) and "export=xlsx" in (button.url or ""))
+        ]
+
+    def as_spreadsheet(self, queryset, spreadsheet_format):
+        if spreadsheet_format != self.FORMAT_CSV:
+            raise PermissionDenied("Only CSV export is available.")
+        return super().as_spreadsheet(queryset, spreadsheet_format)
+
+
+class SubscriberCreateView(CreateView):
+    """Staff add people by import, where a consent source is required."""
+
+    def dispatch(self, request, *args, **kwargs):
+        return redirect("newsletter_subscriber:import")
+
+
+class SubscriberEraseView(DeleteView):
+    """Deleting a subscriber here is erasure: data gone, the address suppressed."""
+
+    page_title = "Erase"
+    success_message = "The subscriber's data is erased; their address stays suppressed."
+
+    def run_before_hook(self):
+        # The before_delete_snippet hook turns away bulk deletes of subscribers;
+        # this view is the way to do it, one person at a time.
+        return None
+
+    @property
+    def confirmation_message(self):
+        return (
+            "Erase everything stored about this person: their subscriptions and "
+            "consent history. Only a hash of the address is kept, so that no "
+            "later import or form can mail them without a fresh confirmation."
+        )
+
+    def get_success_message(self):
+        return self.success_message
+
+    def delete_action(self):
+        services.subscriber_erase(subscriber=self.object, user=self.request.user)
+
+
+class SubscriberInspectView(InspectView):
+    """One person: their subscriptions, consent history, and what staff may do."""
+
+    template_name = "newsletter/admin/subscriber_inspect.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        subscriber = self.object
+        context["subscriptions"] = subscriber.subscriptions.select_related(
+            "mailing_list"
+        ).order_by("mailing_list__name")
+        context["consent_records"] = subscriber.consent_records.select_related(
+            "consent_text"
+        )
+        context["suppression"] = Suppression.objects.filter(
+            email_hash=subscriber.email_hash
+        ).first()
+        return context
+
+    @cached_property
+    def header_more_buttons(self):
+        buttons = list(super().header_more_buttons)
+        buttons.append(
+            Button(
+                "Download data (JSON)",
+                url=reverse("newsletter_subscriber:data", args=[self.object.pk]),
+                icon_name="download",
+                priority=40,
+            )
+        )
+        return buttons
+
+
+def subscriber_data_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everything stored about one person, as a JSON file to hand to them."""
+    if not (may(request.user, "change") or may(request.user, "delete")):
+        raise PermissionDenied
+    subscriber = get_object_or_404(Subscriber, pk=pk)
+    data = selectors.subscriber_data(subscriber=subscriber)
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="subscriber-{subscriber.pk}.json"'
+    )
+    return response
+
+
+class SubscriberImportView(WagtailAdminTemplateMixin, FormView):
+    """Upload a CSV of people who agreed elsewhere; the result counts every row."""
+
+    form_class = ImportForm
+    template_name = "newsletter/admin/import.html"
+    page_title = "Import subscribers"
+    header_icon = "upload"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not may(request.user, "add"):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse("newsletter_subscriber:list"), "label": "Subscribers"},
+            {"url": "", "label": self.page_title},
+        ]
+
+    def form_valid(self, form):
+        result = services.subscribers_import(
+            rows=form.cleaned_data["file"],
+            mailing_lists=list(form.cleaned_data["mailing_lists"]),
+            consent_source=form.cleaned_data["consent_source"],
+            user=self.request.user,
+        )
+        messages.success(
+            self.request,
+            f"Import finished: {result.added} added, {result.updated} updated, "
+            f"{result.skipped_total} skipped.",
+        )
+        return self.render_to_response(
+            self.get_context_data(form=ImportForm(), result=result)
+        )
+
+
+class SubscriberGrowthPanel(Component):
+    """The dashboard panel: confirmed subscribers per list, month by month."""
+
+    name = "newsletter_growth"
+    template_name = "newsletter/admin/growth_panel.html"
+    order = 150
+
+    def get_context_data(self, parent_context=None):
+        growth = selectors.confirmed_growth(months=6)
+        months = [start for start, _ in growth[0].points] if growth else []
+        return {"growth": growth, "months": months}

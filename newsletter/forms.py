@@ -1,0 +1,197 @@
+"""Forms for signing up, managing preferences and importing subscribers."""
+
+import csv
+import io
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+from .models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, MailingList
+from .selectors import public_lists
+from .services import has_control_characters
+
+HONEYPOT_FIELD = "website"
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+
+
+def validate_one_line(value: str) -> None:
+    if has_control_characters(value):
+        raise ValidationError("Use one line, without line breaks or tabs.")
+
+
+class ListChoiceField(forms.ModelMultipleChoiceField):
+    """Lists as checkboxes, each labelled with its name and description."""
+
+    widget = forms.CheckboxSelectMultiple
+    pending_ids: frozenset[int] = frozenset()
+
+    def label_from_instance(self, obj: MailingList) -> str:
+        if obj.pk in self.pending_ids:
+            return f"{obj.name} (waiting for your confirmation)"
+        return obj.name
+
+
+class SignupForm(forms.Form):
+    """Email, optional name and lists; the consent text is shown beside it."""
+
+    email = forms.EmailField(
+        label="Email address",
+        max_length=EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": "Enter an email address like name@example.com.",
+        },
+    )
+    name = forms.CharField(
+        label="Name (optional)",
+        max_length=NAME_MAX_LENGTH,
+        required=False,
+        validators=[validate_one_line],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={
+            "max_length": "Keep your name to %(limit_value)d characters or fewer."
+        },
+    )
+    lists = ListChoiceField(
+        label="Lists",
+        queryset=MailingList.objects.none(),
+        error_messages={
+            "required": "Choose at least one list.",
+            "invalid_choice": "Choose from the lists shown on this form.",
+            "invalid_pk_value": "Choose from the lists shown on this form.",
+        },
+    )
+    # A field people never see: software that fills in every input fills this.
+    website = forms.CharField(label="Leave this field empty", required=False)
+    source = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=40,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]*$")],
+    )
+    consent_version = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, consent_digest: str = "", **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.consent_digest = consent_digest
+        self.offered_lists = list(public_lists())
+        self.fields["lists"].queryset = public_lists()
+        self.fields["consent_version"].initial = consent_digest
+        if not self.is_bound and len(self.offered_lists) == 1:
+            self.fields["lists"].initial = [self.offered_lists[0].pk]
+
+    def clean_website(self) -> str:
+        value = self.cleaned_data["website"]
+        if value:
+            raise ValidationError(
+                "The form arrived with a hidden anti-spam field filled in, so "
+                "nothing was saved. If you filled in the form yourself, please "
+                "send it again."
+            )
+        return value
+
+    def clean_consent_version(self) -> str:
+        value = self.cleaned_data["consent_version"]
+        if value != self.consent_digest:
+            raise ValidationError(
+                "The consent wording changed while this page was open. Please "
+                "read it again and send the form once more."
+            )
+        return value
+
+    @property
+    def hidden_errors(self) -> list[str]:
+        """Errors on fields a person cannot see, shown at the top of the form."""
+        return [
+            error
+            for name in ("source", "consent_version")
+            for error in self.errors.get(name, [])
+        ]
+
+
+class PreferencesForm(forms.Form):
+    """A subscriber's name and the lists they want."""
+
+    name = forms.CharField(
+        label="Name (optional)",
+        max_length=NAME_MAX_LENGTH,
+        required=False,
+        validators=[validate_one_line],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    lists = ListChoiceField(
+        label="Lists you receive",
+        queryset=MailingList.objects.none(),
+        required=False,
+        error_messages={
+            "invalid_choice": "Choose from the lists shown on this page.",
+            "invalid_pk_value": "Choose from the lists shown on this page.",
+        },
+    )
+
+    def __init__(
+        self,
+        *args,
+        offered_ids: list[int],
+        pending_ids: frozenset[int] = frozenset(),
+        **kwargs,
+    ):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["lists"].queryset = MailingList.objects.filter(pk__in=offered_ids)
+        self.fields["lists"].pending_ids = pending_ids
+
+
+class ImportForm(forms.Form):
+    """A CSV file of people who agreed elsewhere, and where they agreed."""
+
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8, with a header row. Columns: 'email' (required) and "
+        "'name' (optional); other columns are ignored. At most 5 MB.",
+    )
+    mailing_lists = forms.ModelMultipleChoiceField(
+        label="Subscribe them to",
+        queryset=MailingList.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    consent_source = forms.CharField(
+        label="Where did they agree?",
+        max_length=255,
+        validators=[validate_one_line],
+        help_text="Stored with each person as proof of consent, e.g. 'Sign-up "
+        "sheet at the March 2025 workshop'.",
+    )
+    confirm = forms.BooleanField(
+        label="Everyone in this file agreed to receive these lists.",
+        help_text="Suppressed addresses and people who unsubscribed are skipped.",
+    )
+
+    def clean_file(self) -> list[dict[str, str]]:
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError("The file is larger than 5 MB; split it up.")
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError("Save the file as UTF-8 and try again.") from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        columns = {
+            (name or "").strip().lower(): name for name in reader.fieldnames or []
+        }
+        email_column = columns.get("email") or columns.get("email address")
+        if email_column is None:
+            raise ValidationError("The first row must name an 'email' column.")
+        name_column = columns.get("name")
+        try:
+            return [
+                {
+                    "email": row.get(email_column) or "",
+                    "name": (row.get(name_column) or "") if name_column else "",
+                }
+                for row in reader
+            ]
+        except csv.Error as error:
+            raise ValidationError(f"The file is not valid CSV: {error}.") from None

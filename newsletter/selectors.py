@@ -1,0 +1,189 @@
+"""Reads across lists, subscribers and consent."""
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from .models import (
+    MailingList,
+    NewsletterSignupPage,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
+
+
+def public_lists() -> QuerySet[MailingList]:
+    return MailingList.objects.filter(is_public=True)
+
+
+def signup_page() -> NewsletterSignupPage | None:
+    return NewsletterSignupPage.objects.live().public().first()
+
+
+@dataclass(frozen=True)
+class ListChoice:
+    """A list on the preferences page and whether the subscriber is on it."""
+
+    mailing_list: MailingList
+    status: str | None
+
+    @property
+    def is_on(self) -> bool:
+        return self.status == SubscriptionStatus.CONFIRMED
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == SubscriptionStatus.PENDING
+
+
+def preference_choices(*, subscriber: Subscriber) -> list[ListChoice]:
+    """The public lists, plus any private list the subscriber is on."""
+    statuses = dict(subscriber.subscriptions.values_list("mailing_list_id", "status"))
+    lists = MailingList.objects.filter(Q(is_public=True) | Q(pk__in=list(statuses)))
+    return [
+        ListChoice(mailing_list=mailing_list, status=statuses.get(mailing_list.pk))
+        for mailing_list in lists
+    ]
+
+
+def mailable_subscriptions(*, mailing_list: MailingList) -> QuerySet[Subscription]:
+    """Confirmed subscriptions to a list whose address is not suppressed.
+
+    The suppression check is belt and braces: suppressing already unsubscribes,
+    but this is the query that decides who gets mail.
+    """
+    return (
+        Subscription.objects.filter(
+            mailing_list=mailing_list, status=SubscriptionStatus.CONFIRMED
+        )
+        .exclude(
+            Exists(
+                Suppression.objects.filter(
+                    email_hash=OuterRef("subscriber__email_hash")
+                )
+            )
+        )
+        .select_related("subscriber")
+    )
+
+
+def subscriber_data(*, subscriber: Subscriber) -> dict[str, Any]:
+    """Everything stored about one person, for a subject access request."""
+    return {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "source": subscriber.source,
+        "created_at": subscriber.created_at.isoformat(),
+        "soft_bounce_count": subscriber.soft_bounce_count,
+        "suppressed": Suppression.objects.filter(
+            email_hash=subscriber.email_hash
+        ).exists(),
+        "subscriptions": [
+            {
+                "list": subscription.mailing_list.name,
+                "status": subscription.status,
+                "created_at": subscription.created_at.isoformat(),
+                "confirmed_at": _iso(subscription.confirmed_at),
+                "unsubscribed_at": _iso(subscription.unsubscribed_at),
+            }
+            for subscription in subscriber.subscriptions.select_related(
+                "mailing_list"
+            ).order_by("mailing_list__name")
+        ],
+        "consent_history": [
+            {
+                "action": record.action,
+                "list": record.list_name,
+                "at": record.created_at.isoformat(),
+                "ip_address": record.ip_address,
+                "user_agent": record.user_agent,
+                "source": record.source,
+                "source_detail": record.source_detail,
+                "consent_text_version": (
+                    record.consent_text.version if record.consent_text else None
+                ),
+                "consent_text": (
+                    record.consent_text.text if record.consent_text else None
+                ),
+            }
+            for record in subscriber.consent_records.select_related("consent_text")
+        ],
+    }
+
+
+def _iso(value: datetime.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _month_starts(months: int, today: datetime.date) -> list[datetime.date]:
+    year, month = today.year, today.month
+    starts = []
+    for _ in range(months):
+        starts.append(datetime.date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return list(reversed(starts))
+
+
+@dataclass(frozen=True)
+class ListGrowth:
+    """Confirmed subscribers of one list at the end of each month."""
+
+    mailing_list: MailingList
+    points: list[tuple[datetime.date, int]]
+
+    @property
+    def current(self) -> int:
+        return self.points[-1][1] if self.points else 0
+
+    @property
+    def peak(self) -> int:
+        return max((count for _, count in self.points), default=0)
+
+
+def confirmed_growth(*, months: int = 6) -> list[ListGrowth]:
+    """Per list, how many subscribers were confirmed at the end of each month.
+
+    Worked out from when each subscription was confirmed and, if it was, when it
+    ended; erased people drop out of the past too, as they should.
+    """
+    now = timezone.now()
+    ends = []
+    for start in _month_starts(months, timezone.localdate(now)):
+        following = (start + datetime.timedelta(days=32)).replace(day=1)
+        end = datetime.datetime.combine(
+            following, datetime.time.min, tzinfo=datetime.UTC
+        )
+        ends.append((start, min(end, now)))
+    aggregates = {
+        f"m{index}": Count(
+            "subscriptions",
+            filter=Q(
+                subscriptions__confirmed_at__lt=end,
+                subscriptions__status__in=[
+                    SubscriptionStatus.CONFIRMED,
+                    SubscriptionStatus.UNSUBSCRIBED,
+                ],
+            )
+            & (
+                Q(subscriptions__unsubscribed_at__isnull=True)
+                | Q(subscriptions__unsubscribed_at__gte=end)
+                | Q(subscriptions__status=SubscriptionStatus.CONFIRMED)
+            ),
+        )
+        for index, (_, end) in enumerate(ends)
+    }
+    return [
+        ListGrowth(
+            mailing_list=mailing_list,
+            points=[
+                (start, getattr(mailing_list, f"m{index}"))
+                for index, (start, _) in enumerate(ends)
+            ],
+        )
+        for mailing_list in MailingList.objects.annotate(**aggregates)
+    ]

@@ -1,0 +1,745 @@
+"""Business actions on subscribers, their consent and suppressions.
+
+Each action validates, locks, writes and records inside one transaction; emails
+go out through `home.email.send_templated_email`, which waits for the commit.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from anymail.signals import AnymailTrackingEvent
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
+
+from home.email import send_templated_email
+
+from . import links, throttle
+from .models import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    ConsentAction,
+    ConsentRecord,
+    ConsentText,
+    MailingList,
+    ProviderEvent,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+    email_digest,
+    normalise_email,
+)
+from .tracking import Effect, effect_of, event_key
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT_MAX_LENGTH = 500
+# Lookups go in chunks so that no query passes SQLite's limit on parameters.
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an action came from, as the consent history records it."""
+
+    source: str
+    ip_address: str | None = None
+    user_agent: str = ""
+    detail: str = ""
+
+
+def _record(
+    *,
+    subscriber: Subscriber,
+    action: str,
+    origin: Origin,
+    mailing_list: MailingList | None = None,
+    consent_text: ConsentText | None = None,
+) -> ConsentRecord:
+    return ConsentRecord(
+        subscriber=subscriber,
+        mailing_list=mailing_list,
+        list_name=mailing_list.name if mailing_list else "",
+        action=action,
+        ip_address=origin.ip_address,
+        user_agent=origin.user_agent[:USER_AGENT_MAX_LENGTH],
+        source=origin.source[:40],
+        source_detail=origin.detail[:255],
+        consent_text=consent_text,
+    )
+
+
+def has_control_characters(value: str) -> bool:
+    """True for text that could break out of a header or a CSV cell's line."""
+    return any(ord(char) < 32 or ord(char) == 127 for char in value)
+
+
+def consent_text_for(*, text: str) -> ConsentText:
+    """The stored version of this exact wording, created the first time it is used."""
+    digest = ConsentText.digest_of(text)
+    consent_text, _ = ConsentText.objects.get_or_create(
+        digest=digest, defaults={"text": text}
+    )
+    return consent_text
+
+
+def is_suppressed(*, email: str) -> bool:
+    return Suppression.objects.filter(email_hash=email_digest(email)).exists()
+
+
+def _lock_or_create_subscriber(
+    *, email: str, name: str, source: str
+) -> tuple[Subscriber, bool]:
+    subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
+    if subscriber is not None:
+        return subscriber, False
+    try:
+        # A savepoint, so that losing the race to another sign-up of the same
+        # address leaves this transaction usable.
+        with transaction.atomic():
+            subscriber = Subscriber.objects.create(
+                email=email, email_hash=email_digest(email), name=name, source=source
+            )
+        return subscriber, True
+    except IntegrityError:
+        return Subscriber.objects.select_for_update().get(email=email), False
+
+
+def _may_send_unasked_mail(subscriber: Subscriber) -> bool:
+    """Whether a form may trigger one more email to this address now.
+
+    Anyone can type anyone's address into a form; this caps how often that sends
+    a confirmation (or an "already subscribed" note) to one inbox.
+    """
+    return throttle.allow(
+        f"mail:{subscriber.email_hash}",
+        limit=settings.NEWSLETTER_EMAILS_PER_ADDRESS,
+        window=settings.NEWSLETTER_SIGNUP_RATE_WINDOW,
+    )
+
+
+def _email_context(subscriber: Subscriber, lists: Sequence[MailingList]) -> dict:
+    return {
+        "subscriber": subscriber,
+        "lists": lists,
+        "preferences_url": links.preferences_url(subscriber),
+    }
+
+
+def _send_confirmation(subscriber: Subscriber, lists: Sequence[MailingList]) -> None:
+    context = _email_context(subscriber, lists)
+    context["confirm_url"] = links.confirm_url(subscriber, [ml.pk for ml in lists])
+    context["valid_days"] = max(
+        1, settings.NEWSLETTER_CONFIRMATION_MAX_AGE // (24 * 60 * 60)
+    )
+    send_templated_email(
+        template="newsletter/emails/confirm", to=[subscriber.email], context=context
+    )
+
+
+def _send_welcome(subscriber: Subscriber, lists: Sequence[MailingList]) -> None:
+    list_ids = [ml.pk for ml in lists]
+    context = _email_context(subscriber, lists)
+    context["unsubscribe_url"] = links.unsubscribe_url(subscriber, list_ids)
+    send_templated_email(
+        template="newsletter/emails/welcome",
+        to=[subscriber.email],
+        context=context,
+        headers=links.unsubscribe_headers(subscriber, list_ids),
+    )
+
+
+def _send_already_subscribed(
+    subscriber: Subscriber, lists: Sequence[MailingList]
+) -> None:
+    send_templated_email(
+        template="newsletter/emails/already_subscribed",
+        to=[subscriber.email],
+        context=_email_context(subscriber, lists),
+    )
+
+
+def _lift_suppression(*, subscriber: Subscriber, origin: Origin) -> None:
+    """A confirmation by the address's owner is fresh consent: it ends a suppression.
+
+    Only actions that prove control of the mailbox call this (a confirmation
+    link, a personal preferences link); a form or an import never does.
+    """
+    deleted, _ = Suppression.objects.filter(email_hash=subscriber.email_hash).delete()
+    if deleted:
+        _record(
+            subscriber=subscriber,
+            action=ConsentAction.SUPPRESSION_LIFTED,
+            origin=origin,
+        ).save()
+    if subscriber.soft_bounce_count:
+        subscriber.soft_bounce_count = 0
+        subscriber.save(update_fields=["soft_bounce_count", "updated_at"])
+
+
+def subscriber_subscribe(
+    *,
+    email: str,
+    name: str,
+    mailing_lists: Sequence[MailingList],
+    consent_text: str,
+    origin: Origin,
+) -> None:
+    """Ask for subscriptions from a public form, whoever typed the address.
+
+    Returns nothing on purpose: the caller must answer the same whether the
+    address was new, pending, confirmed or suppressed. Lists with double opt-in,
+    and every list for a suppressed address, wait for a confirmation by email.
+    """
+    email = normalise_email(email)
+    validate_email(email)
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError("The address is too long.")
+    name = name.strip()
+    if len(name) > NAME_MAX_LENGTH or has_control_characters(name):
+        raise ValidationError("The name must be one line of at most 150 characters.")
+    if not mailing_lists:
+        raise ValidationError("Choose at least one list.")
+    now = timezone.now()
+    with transaction.atomic():
+        text = consent_text_for(text=consent_text)
+        subscriber, created = _lock_or_create_subscriber(
+            email=email, name=name, source=origin.source
+        )
+        # A form can be filled in by anyone, so it may name a person but never
+        # rename one; the subscriber can change it on the preferences page.
+        if not created and name and not subscriber.name:
+            subscriber.name = name
+            subscriber.save(update_fields=["name", "updated_at"])
+        suppressed = Suppression.objects.filter(
+            email_hash=subscriber.email_hash
+        ).exists()
+        existing = {
+            subscription.mailing_list_id: subscription
+            for subscription in subscriber.subscriptions.select_for_update()
+        }
+        to_confirm: list[MailingList] = []
+        subscribed: list[MailingList] = []
+        records = []
+        for mailing_list in mailing_lists:
+            subscription = existing.get(mailing_list.pk) or Subscription(
+                subscriber=subscriber, mailing_list=mailing_list
+            )
+            if subscription.pk and subscription.status == SubscriptionStatus.CONFIRMED:
+                continue
+            subscription.consent_text = text
+            if mailing_list.double_opt_in or suppressed:
+                subscription.status = SubscriptionStatus.PENDING
+                to_confirm.append(mailing_list)
+                action = ConsentAction.REQUESTED
+            else:
+                subscription.status = SubscriptionStatus.CONFIRMED
+                subscription.confirmed_at = now
+                subscribed.append(mailing_list)
+                action = ConsentAction.SUBSCRIBED
+            subscription.save()
+            records.append(
+                _record(
+                    subscriber=subscriber,
+                    action=action,
+                    origin=origin,
+                    mailing_list=mailing_list,
+                    consent_text=text,
+                )
+            )
+        ConsentRecord.objects.bulk_create(records)
+        if subscribed:
+            _send_welcome(subscriber, subscribed)
+        if to_confirm:
+            if _may_send_unasked_mail(subscriber):
+                _send_confirmation(subscriber, to_confirm)
+        elif not subscribed and _may_send_unasked_mail(subscriber):
+            _send_already_subscribed(subscriber, list(mailing_lists))
+
+
+def subscriber_confirm(
+    *, subscriber_id: int, list_ids: Sequence[int], origin: Origin
+) -> list[MailingList]:
+    """Confirm the pending subscriptions a confirmation link names.
+
+    Returns the lists confirmed now; none when the link was used already or the
+    person unsubscribed since, so pressing the button twice sends one welcome.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        subscriber = (
+            Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
+        )
+        if subscriber is None:
+            return []
+        pending = list(
+            subscriber.subscriptions.select_for_update()
+            .filter(mailing_list_id__in=list_ids, status=SubscriptionStatus.PENDING)
+            .select_related("mailing_list")
+            .order_by("mailing_list__name")
+        )
+        if not pending:
+            return []
+        records = []
+        for subscription in pending:
+            subscription.status = SubscriptionStatus.CONFIRMED
+            subscription.confirmed_at = now
+            records.append(
+                _record(
+                    subscriber=subscriber,
+                    action=ConsentAction.CONFIRMED,
+                    origin=origin,
+                    mailing_list=subscription.mailing_list,
+                    consent_text=subscription.consent_text,
+                )
+            )
+        Subscription.objects.bulk_update(pending, ["status", "confirmed_at"])
+        ConsentRecord.objects.bulk_create(records)
+        _lift_suppression(subscriber=subscriber, origin=origin)
+        lists = [subscription.mailing_list for subscription in pending]
+        _send_welcome(subscriber, lists)
+    return lists
+
+
+def subscriber_unsubscribe(
+    *, subscriber_id: int, list_ids: Sequence[int] | None, origin: Origin
+) -> int:
+    """Unsubscribe at once from the given lists, or from all when `list_ids` is None.
+
+    Returns how many subscriptions changed; zero when there was nothing to do,
+    which is still a success for the person asking.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        subscriber = (
+            Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
+        )
+        if subscriber is None:
+            return 0
+        active = subscriber.subscriptions.select_for_update().exclude(
+            status=SubscriptionStatus.UNSUBSCRIBED
+        )
+        if list_ids is not None:
+            active = active.filter(mailing_list_id__in=list_ids)
+        active = list(active.select_related("mailing_list"))
+        for subscription in active:
+            subscription.status = SubscriptionStatus.UNSUBSCRIBED
+            subscription.unsubscribed_at = now
+        Subscription.objects.bulk_update(active, ["status", "unsubscribed_at"])
+        ConsentRecord.objects.bulk_create(
+            _record(
+                subscriber=subscriber,
+                action=ConsentAction.UNSUBSCRIBED,
+                origin=origin,
+                mailing_list=subscription.mailing_list,
+            )
+            for subscription in active
+        )
+    return len(active)
+
+
+def subscriber_update_preferences(
+    *,
+    subscriber_id: int,
+    name: str,
+    list_ids: Iterable[int],
+    offered_list_ids: Iterable[int],
+    consent_text: str,
+    origin: Origin,
+) -> None:
+    """Apply the preferences form: the ticked lists on, the other offered ones off.
+
+    The personal link proves control of the mailbox, so a newly ticked list is
+    confirmed at once, with the consent text the page showed.
+    """
+    wanted = set(list_ids)
+    offered = set(offered_list_ids) | wanted
+    name = name.strip()
+    if len(name) > NAME_MAX_LENGTH or has_control_characters(name):
+        raise ValidationError("The name must be one line of at most 150 characters.")
+    now = timezone.now()
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber_id)
+        if subscriber.name != name:
+            subscriber.name = name
+            subscriber.save(update_fields=["name", "updated_at"])
+        existing = {
+            subscription.mailing_list_id: subscription
+            for subscription in subscriber.subscriptions.select_for_update()
+        }
+        lists = MailingList.objects.in_bulk(offered)
+        text = consent_text_for(text=consent_text) if wanted else None
+        records = []
+        for list_id in sorted(offered):
+            mailing_list = lists.get(list_id)
+            if mailing_list is None:
+                continue
+            subscription = existing.get(list_id) or Subscription(
+                subscriber=subscriber, mailing_list=mailing_list
+            )
+            is_new = subscription.pk is None
+            status = None if is_new else subscription.status
+            if list_id in wanted and status != SubscriptionStatus.CONFIRMED:
+                subscription.status = SubscriptionStatus.CONFIRMED
+                subscription.confirmed_at = now
+                subscription.consent_text = text
+                action = ConsentAction.CONFIRMED
+            elif list_id not in wanted and status in (
+                SubscriptionStatus.PENDING,
+                SubscriptionStatus.CONFIRMED,
+            ):
+                subscription.status = SubscriptionStatus.UNSUBSCRIBED
+                subscription.unsubscribed_at = now
+                action = ConsentAction.UNSUBSCRIBED
+            else:
+                continue
+            subscription.save()
+            records.append(
+                _record(
+                    subscriber=subscriber,
+                    action=action,
+                    origin=origin,
+                    mailing_list=mailing_list,
+                    consent_text=text if action == ConsentAction.CONFIRMED else None,
+                )
+            )
+        ConsentRecord.objects.bulk_create(records)
+        if any(record.action == ConsentAction.CONFIRMED for record in records):
+            _lift_suppression(subscriber=subscriber, origin=origin)
+
+
+def suppression_ensure(
+    *, email: str, reason: str, detail: str = ""
+) -> tuple[Suppression, bool]:
+    """Put an address's hash on the suppression list, touching nothing else.
+
+    Idempotent; returns the suppression and whether it is new. For a subscriber
+    about to be deleted, where writing their history would be pointless.
+    """
+    return Suppression.objects.get_or_create(
+        email_hash=email_digest(email),
+        defaults={"reason": reason, "detail": detail[:255]},
+    )
+
+
+def suppression_add(
+    *, email: str, reason: str, origin: Origin
+) -> tuple[Suppression, bool]:
+    """Stop all mail to an address, now and after any later sign-up or import.
+
+    Idempotent: a second call for the same address changes nothing. Returns the
+    suppression and whether it is new.
+    """
+    digest = email_digest(email)
+    now = timezone.now()
+    with transaction.atomic():
+        suppression, created = suppression_ensure(
+            email=email, reason=reason, detail=origin.detail
+        )
+        subscriber = (
+            Subscriber.objects.select_for_update().filter(email_hash=digest).first()
+        )
+        if subscriber is not None:
+            active = list(
+                subscriber.subscriptions.select_for_update()
+                .exclude(status=SubscriptionStatus.UNSUBSCRIBED)
+                .select_related("mailing_list")
+            )
+            for subscription in active:
+                subscription.status = SubscriptionStatus.UNSUBSCRIBED
+                subscription.unsubscribed_at = now
+            Subscription.objects.bulk_update(active, ["status", "unsubscribed_at"])
+            if created or active:
+                _record(
+                    subscriber=subscriber,
+                    action=ConsentAction.SUPPRESSED,
+                    origin=Origin(
+                        source=origin.source,
+                        ip_address=origin.ip_address,
+                        user_agent=origin.user_agent,
+                        detail=f"{SuppressionReason(reason).label}. {origin.detail}",
+                    ),
+                ).save()
+    return suppression, created
+
+
+TRACKING_REASONS = {
+    Effect.HARD_BOUNCE: SuppressionReason.HARD_BOUNCE,
+    Effect.COMPLAINT: SuppressionReason.COMPLAINT,
+    Effect.UNSUBSCRIBE: SuppressionReason.PROVIDER_UNSUBSCRIBE,
+}
+
+
+def tracking_event_process(*, event: AnymailTrackingEvent, esp_name: str) -> str:
+    """Act once on a provider's tracking event; returns what happened, for logs.
+
+    Hard bounces, complaints and provider-side unsubscribes suppress the address;
+    soft bounces count towards NEWSLETTER_SOFT_BOUNCE_LIMIT; a delivery clears
+    the count, since only consecutive failures say the mailbox is gone.
+    """
+    effect = effect_of(event)
+    if effect is Effect.NONE or not event.recipient:
+        return "ignored"
+    email = normalise_email(str(event.recipient))
+    digest = email_digest(email)
+    if effect is Effect.DELIVERED:
+        Subscriber.objects.filter(email_hash=digest, soft_bounce_count__gt=0).update(
+            soft_bounce_count=0
+        )
+        return "delivered"
+    key = event_key(event)
+    origin = Origin(source="provider", detail=f"{esp_name} event {key}"[:255])
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                ProviderEvent.objects.create(
+                    esp_name=esp_name[:40], event_id=key, event_type=effect.value
+                )
+        except IntegrityError:
+            return "duplicate"
+        if effect in TRACKING_REASONS:
+            suppression_add(email=email, reason=TRACKING_REASONS[effect], origin=origin)
+            return effect.value
+        updated = Subscriber.objects.filter(email_hash=digest).update(
+            soft_bounce_count=F("soft_bounce_count") + 1
+        )
+        if not updated:
+            return "soft_bounce_unknown_address"
+        count = Subscriber.objects.get(email_hash=digest).soft_bounce_count
+        if count >= settings.NEWSLETTER_SOFT_BOUNCE_LIMIT:
+            suppression_add(
+                email=email, reason=SuppressionReason.SOFT_BOUNCES, origin=origin
+            )
+            return "soft_bounce_limit"
+    return effect.value
+
+
+def subscriber_erase(*, subscriber: Subscriber, user=None) -> None:
+    """Erase everything about one person, keeping only the hash that stops mail.
+
+    The admin's history keeps entries about the subscriber; their labels held the
+    address, so they are rewritten to the subscriber's number.
+    """
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        suppression_ensure(
+            email=subscriber.email,
+            reason=SuppressionReason.ERASED,
+            detail="Erased on request",
+        )
+        label = f"Subscriber #{subscriber.pk} (erased)"
+        ModelLogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Subscriber),
+            object_id=str(subscriber.pk),
+        ).update(label=label)
+        log(instance=subscriber, action="newsletter.erase", user=user, title=label)
+        subscriber.delete()
+
+
+@dataclass
+class ImportResult:
+    """What an import did: how many people were added, updated and skipped, and why."""
+
+    added: int = 0
+    updated: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def skipped_reasons(self) -> list[tuple[str, int]]:
+        return sorted(self.skipped.items(), key=lambda item: -item[1])
+
+
+SKIP_INVALID = "not a valid email address"
+SKIP_NAME = "name longer than 150 characters or on several lines"
+SKIP_REPEATED = "the same address appears earlier in the file"
+SKIP_SUPPRESSED = "suppressed (bounced, complained or erased)"
+SKIP_UNSUBSCRIBED = "unsubscribed earlier; an import never re-subscribes"
+SKIP_ALREADY = "already subscribed to every chosen list"
+
+
+def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def subscribers_import(
+    *,
+    rows: Iterable[Mapping[str, str]],
+    mailing_lists: Sequence[MailingList],
+    consent_source: str,
+    user=None,
+) -> ImportResult:
+    """Add people who agreed elsewhere, confirmed on the chosen lists.
+
+    `consent_source` says where they agreed and is stored with each record.
+    Suppressed addresses and people who unsubscribed are skipped, so an import
+    never brings back someone who left. Safe to run twice: the second run adds
+    nothing. Works in bulk: a handful of queries per 500 rows.
+    """
+    consent_source = consent_source.strip()
+    if not consent_source:
+        raise ValidationError("Say where these people agreed to be mailed.")
+    if not mailing_lists:
+        raise ValidationError("Choose at least one list.")
+    result = ImportResult()
+    wanted: dict[str, str] = {}
+    for row in rows:
+        email = normalise_email(row.get("email") or "")
+        name = (row.get("name") or "").strip()
+        try:
+            if len(email) > EMAIL_MAX_LENGTH or has_control_characters(email):
+                raise ValidationError("invalid")
+            validate_email(email)
+        except ValidationError:
+            result.skipped[SKIP_INVALID] += 1
+            continue
+        if len(name) > NAME_MAX_LENGTH or has_control_characters(name):
+            result.skipped[SKIP_NAME] += 1
+        elif email in wanted:
+            result.skipped[SKIP_REPEATED] += 1
+        else:
+            wanted[email] = name
+
+    origin = Origin(source="import", detail=consent_source)
+    now = timezone.now()
+    list_ids = [mailing_list.pk for mailing_list in mailing_lists]
+    with transaction.atomic():
+        emails = list(wanted)
+        digests = {email: email_digest(email) for email in emails}
+        suppressed: set[str] = set()
+        for chunk in _chunks([digests[email] for email in emails]):
+            suppressed.update(
+                Suppression.objects.filter(email_hash__in=chunk).values_list(
+                    "email_hash", flat=True
+                )
+            )
+        allowed = [email for email in emails if digests[email] not in suppressed]
+        result.skipped[SKIP_SUPPRESSED] += len(emails) - len(allowed)
+
+        existing: dict[str, Subscriber] = {}
+        for chunk in _chunks(allowed):
+            for subscriber in Subscriber.objects.select_for_update().filter(
+                email__in=chunk
+            ):
+                existing[subscriber.email] = subscriber
+        new_emails = [email for email in allowed if email not in existing]
+        # ignore_conflicts: a sign-up of the same address may land meanwhile;
+        # that person is then treated like any existing subscriber below.
+        Subscriber.objects.bulk_create(
+            [
+                Subscriber(
+                    email=email,
+                    email_hash=digests[email],
+                    name=wanted[email],
+                    source="import",
+                )
+                for email in new_emails
+            ],
+            batch_size=CHUNK,
+            ignore_conflicts=True,
+        )
+        created: dict[str, Subscriber] = {}
+        for chunk in _chunks(new_emails):
+            for subscriber in Subscriber.objects.filter(email__in=chunk):
+                created[subscriber.email] = subscriber
+
+        subscriptions: dict[tuple[int, int], Subscription] = {}
+        existing_ids = [subscriber.pk for subscriber in existing.values()]
+        for chunk in _chunks(existing_ids):
+            for subscription in Subscription.objects.select_for_update().filter(
+                subscriber_id__in=chunk, mailing_list_id__in=list_ids
+            ):
+                key = (subscription.subscriber_id, subscription.mailing_list_id)
+                subscriptions[key] = subscription
+
+        to_create: list[Subscription] = []
+        to_confirm: list[Subscription] = []
+        records: list[ConsentRecord] = []
+        names: list[Subscriber] = []
+        for email in allowed:
+            subscriber = existing.get(email) or created.get(email)
+            if subscriber is None:
+                continue
+            changed = False
+            left_before = False
+            for mailing_list in mailing_lists:
+                subscription = subscriptions.get((subscriber.pk, mailing_list.pk))
+                if subscription is None:
+                    to_create.append(
+                        Subscription(
+                            subscriber=subscriber,
+                            mailing_list=mailing_list,
+                            status=SubscriptionStatus.CONFIRMED,
+                            confirmed_at=now,
+                        )
+                    )
+                elif subscription.status == SubscriptionStatus.PENDING:
+                    subscription.status = SubscriptionStatus.CONFIRMED
+                    subscription.confirmed_at = now
+                    to_confirm.append(subscription)
+                else:
+                    left_before |= subscription.status == (
+                        SubscriptionStatus.UNSUBSCRIBED
+                    )
+                    continue
+                changed = True
+                records.append(
+                    _record(
+                        subscriber=subscriber,
+                        action=ConsentAction.IMPORTED,
+                        origin=origin,
+                        mailing_list=mailing_list,
+                    )
+                )
+            if email in created:
+                result.added += 1
+                continue
+            if not changed and left_before:
+                # They left: the import has no say over their record.
+                result.skipped[SKIP_UNSUBSCRIBED] += 1
+                continue
+            if wanted[email] and not subscriber.name:
+                subscriber.name = wanted[email]
+                names.append(subscriber)
+                changed = True
+            if changed:
+                result.updated += 1
+            else:
+                result.skipped[SKIP_ALREADY] += 1
+
+        Subscription.objects.bulk_create(
+            to_create, batch_size=CHUNK, ignore_conflicts=True
+        )
+        Subscription.objects.bulk_update(
+            to_confirm, ["status", "confirmed_at"], batch_size=CHUNK
+        )
+        Subscriber.objects.bulk_update(names, ["name"], batch_size=CHUNK)
+        ConsentRecord.objects.bulk_create(records, batch_size=CHUNK)
+        log(
+            instance=mailing_lists[0],
+            action="newsletter.import",
+            user=user,
+            data={
+                "lists": [mailing_list.name for mailing_list in mailing_lists],
+                "consent_source": consent_source,
+                "added": result.added,
+                "updated": result.updated,
+                "skipped": dict(result.skipped),
+            },
+        )
+    result.skipped = +result.skipped
+    return result

@@ -1,0 +1,51 @@
+import factory
+import wagtail_factories
+from wagtail.rich_text import RichText
+
+from newsletter.models import (
+    MailingList,
+    NewsletterSignupPage,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    email_digest,
+)
+
+
+class NewsletterSignupPageFactory(wagtail_factories.PageFactory):
+    title = "Subscribe"
+    slug = factory.Sequence(lambda n: f"subscribe-{n}")
+    introduction = "Monthly essays on inclusive events."
+    form_heading = "Choose your emails"
+    body = factory.LazyFunction(lambda: RichText("<p>More about the lists.</p>"))
+
+    class Meta:
+        model = NewsletterSignupPage
+
+
+class MailingListFactory(factory.django.DjangoModelFactory):
+    name = factory.Sequence(lambda n: f"List {n}")
+    description = "Now and then."
+    is_public = True
+    double_opt_in = True
+
+    class Meta:
+        model = MailingList
+
+
+class SubscriberFactory(factory.django.DjangoModelFactory):
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    email_hash = factory.LazyAttribute(lambda o: email_digest(o.email))
+    source = "footer"
+
+    class Meta:
+        model = Subscriber
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    subscriber = factory.SubFactory(SubscriberFactory)
+    mailing_list = factory.SubFactory(MailingListFactory)
+    status = SubscriptionStatus.CONFIRMED
+
+    class Meta:
+        model = Subscription

@@ -1,0 +1,361 @@
+"""Signing up: the form, double opt-in by POST, the welcome, and bad input."""
+
+import pytest
+from django.core import mail
+
+from newsletter.models import (
+    ConsentAction,
+    ConsentRecord,
+    MailingList,
+    NewsletterSettings,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+    email_digest,
+)
+from newsletter.services import Origin, suppression_add
+from tests.newsletter.conftest import links_in, signup_form_fields
+from tests.newsletter.factories import NewsletterSignupPageFactory
+
+pytestmark = pytest.mark.django_db
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0"
+
+
+def sign_up(client, chosen, *, page="/", ip="203.0.113.7", **overrides):
+    """Fill in the footer form of `page` the way a browser would, and send it."""
+    fields = signup_form_fields(client.get(page).content.decode())
+    data = {
+        "email": "Ada@Example.com",
+        "name": "Ada",
+        "lists": [mailing_list.pk for mailing_list in chosen],
+        "website": "",
+        **fields,
+        **overrides,
+    }
+    return client.post(
+        "/newsletter/subscribe/",
+        data,
+        REMOTE_ADDR=ip,
+        HTTP_USER_AGENT=BROWSER,
+    )
+
+
+def test_the_footer_offers_the_public_lists(client, home_page, lists):
+    MailingList.objects.create(name="Staff only", is_public=False)
+    html = client.get("/").content.decode()
+    assert 'action="/newsletter/subscribe/"' in html
+    assert "Diversity Deep Dives" in html
+    assert "Workshop dates" in html
+    assert "Staff only" not in html
+    assert signup_form_fields(html)["source"] == "footer"
+    assert NewsletterSettings.objects.get().consent_text in html
+
+
+def test_sign_up_confirm_by_post_then_welcome(client, home_page, lists, commit):
+    with commit():
+        response = sign_up(client, lists)
+    assert response.status_code == 302
+    assert response["Location"] == "/newsletter/subscribe/thanks/"
+    assert "Check your inbox" in client.get(response["Location"]).content.decode()
+
+    subscriber = Subscriber.objects.get()
+    assert subscriber.email == "ada@example.com"
+    assert subscriber.name == "Ada"
+    assert subscriber.source == "footer"
+    assert set(subscriber.subscriptions.values_list("status", flat=True)) == {
+        SubscriptionStatus.PENDING
+    }
+    requested = ConsentRecord.objects.filter(action=ConsentAction.REQUESTED)
+    assert requested.count() == 2
+    record = requested.first()
+    assert record.ip_address == "203.0.113.7"
+    assert record.user_agent == BROWSER
+    assert record.source == "footer"
+    assert record.consent_text.text == NewsletterSettings.objects.get().consent_text
+
+    [confirmation] = mail.outbox
+    assert confirmation.to == ["ada@example.com"]
+    assert confirmation.subject == "Please confirm your subscription"
+    assert "Diversity Deep Dives" in confirmation.body
+    confirm_url = next(url for url in links_in(confirmation.body) if "/confirm/" in url)
+    assert any("/preferences/" in url for url in links_in(confirmation.body))
+    html, _ = confirmation.alternatives[0]
+    assert confirm_url in html
+
+    # A mail scanner follows the link: it sees a button and confirms nothing.
+    with commit():
+        page = client.get(confirm_url)
+    assert page.status_code == 200
+    assert "Confirm my subscription" in page.content.decode()
+    assert not Subscription.objects.filter(status=SubscriptionStatus.CONFIRMED)
+    assert len(mail.outbox) == 1
+
+    with commit():
+        confirmed = client.post(confirm_url, REMOTE_ADDR="198.51.100.2")
+    assert confirmed.status_code == 200
+    assert "You are subscribed" in confirmed.content.decode()
+    assert set(Subscription.objects.values_list("status", flat=True)) == {
+        SubscriptionStatus.CONFIRMED
+    }
+    confirm_record = ConsentRecord.objects.filter(action=ConsentAction.CONFIRMED)
+    assert confirm_record.count() == 2
+    assert confirm_record.first().ip_address == "198.51.100.2"
+    assert confirm_record.first().consent_text == record.consent_text
+
+    welcome = mail.outbox[1]
+    assert welcome.subject == "Welcome to Diversity Deep Dives and Workshop dates"
+    assert welcome.extra_headers["List-Unsubscribe-Post"] == (
+        "List-Unsubscribe=One-Click"
+    )
+    assert welcome.extra_headers["List-Unsubscribe"].startswith(
+        "<http://testserver/newsletter/unsubscribe/"
+    )
+    assert "1 Test Street" in welcome.body
+
+    # Pressing the button again changes nothing and sends no second welcome.
+    with commit():
+        again = client.post(confirm_url)
+    assert "confirmed already" in again.content.decode()
+    assert len(mail.outbox) == 2
+
+
+def test_the_answer_is_the_same_whether_or_not_the_address_is_known(
+    client, home_page, lists, commit
+):
+    with commit():
+        first = sign_up(client, lists, email="new@example.com")
+    Subscription.objects.update(status=SubscriptionStatus.CONFIRMED)
+    with commit():
+        known = sign_up(client, lists, email="new@example.com")
+        unknown = sign_up(client, lists, email="other@example.com")
+    assert first.status_code == known.status_code == unknown.status_code == 302
+    assert first["Location"] == known["Location"] == unknown["Location"]
+    # The owner of the known address learns by email, nobody else.
+    subjects = [(m.to[0], m.subject) for m in mail.outbox]
+    assert ("new@example.com", "You are already subscribed") in subjects
+
+
+def test_a_list_without_double_opt_in_subscribes_at_once(
+    client, home_page, lists, commit
+):
+    instant = MailingList.objects.create(name="Instant", double_opt_in=False)
+    with commit():
+        sign_up(client, [instant])
+    assert Subscription.objects.get().status == SubscriptionStatus.CONFIRMED
+    assert ConsentRecord.objects.get().action == ConsentAction.SUBSCRIBED
+    [welcome] = mail.outbox
+    assert welcome.subject == "Welcome to Instant"
+
+
+def test_a_suppressed_address_must_confirm_even_without_double_opt_in(
+    client, home_page, lists, commit
+):
+    instant = MailingList.objects.create(name="Instant", double_opt_in=False)
+    suppression_add(
+        email="ada@example.com",
+        reason=SuppressionReason.COMPLAINT,
+        origin=Origin(source="provider"),
+    )
+    with commit():
+        sign_up(client, [instant])
+    assert Subscription.objects.get().status == SubscriptionStatus.PENDING
+    [confirmation] = mail.outbox
+    confirm_url = next(u for u in links_in(confirmation.body) if "/confirm/" in u)
+    with commit():
+        client.post(confirm_url)
+    # The owner confirmed from their inbox: fresh consent ends the suppression.
+    assert not Suppression.objects.exists()
+    assert Subscription.objects.get().status == SubscriptionStatus.CONFIRMED
+    assert ConsentRecord.objects.filter(
+        action=ConsentAction.SUPPRESSION_LIFTED
+    ).exists()
+
+
+def test_a_form_never_renames_a_known_subscriber(client, home_page, lists, commit):
+    with commit():
+        sign_up(client, lists, name="Ada")
+        sign_up(client, lists, name="Mallory")
+    assert Subscriber.objects.get().name == "Ada"
+
+
+def test_repeated_sign_ups_of_one_address_send_few_emails(
+    client, home_page, lists, commit, settings
+):
+    settings.NEWSLETTER_EMAILS_PER_ADDRESS = 3
+    with commit():
+        for number in range(6):
+            response = sign_up(client, lists, ip=f"192.0.2.{number}")
+            assert response.status_code == 302
+    assert len(mail.outbox) == 3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"email": "not-an-address"}, "Enter an email address like"),
+        ({"email": ""}, "Enter your email address."),
+        ({"name": "A" * 10_000}, "Keep your name to 150 characters or fewer."),
+        (
+            {"email": "ada@example.com\r\nBcc: everyone@example.net"},
+            "Enter an email address like",
+        ),
+        ({"name": "Ada\r\nBcc: everyone@example.net"}, "Use one line"),
+        ({"lists": [999_999]}, "Choose from the lists shown on this form."),
+        ({"lists": ["drop table"]}, "Choose from the lists shown on this form."),
+        ({"lists": []}, "Choose at least one list."),
+        ({"website": "http://spam.example"}, "hidden anti-spam field"),
+        ({"source": "footer\r\nX: y"}, "Enter a valid value."),
+    ],
+    ids=[
+        "invalid-address",
+        "no-address",
+        "10000-character-name",
+        "header-injection-in-address",
+        "header-injection-in-name",
+        "unknown-list",
+        "not-a-list-id",
+        "no-list",
+        "full-honeypot",
+        "forged-source",
+    ],
+)
+def test_bad_input_gets_a_clear_answer_and_stores_nothing(
+    client, home_page, lists, commit, overrides, message
+):
+    with commit():
+        response = sign_up(client, lists, **overrides)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert 'aria-invalid="true"' in response.content.decode() or (
+        "hidden anti-spam" in message or "valid value" in message
+    )
+    assert Subscriber.objects.count() == 0
+    assert ConsentRecord.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_a_private_list_cannot_be_chosen_from_a_form(client, home_page, lists):
+    private = MailingList.objects.create(name="Staff only", is_public=False)
+    response = sign_up(client, [private])
+    assert response.status_code == 400
+    assert "Choose from the lists shown" in response.content.decode()
+    assert Subscriber.objects.count() == 0
+
+
+def test_errors_are_tied_to_their_fields(client, home_page, lists):
+    html = sign_up(client, lists, email="nope").content.decode()
+    assert 'aria-describedby="nl-main-email_error"' in html
+    assert 'id="nl-main-email_error"' in html
+
+
+def test_a_changed_consent_text_asks_the_visitor_to_read_it_again(
+    client, home_page, lists
+):
+    fields = signup_form_fields(client.get("/").content.decode())
+    NewsletterSettings.objects.update(consent_text="A new wording.")
+    response = client.post(
+        "/newsletter/subscribe/",
+        {"email": "ada@example.com", "lists": [lists[0].pk], **fields},
+    )
+    assert response.status_code == 400
+    assert "consent wording changed" in response.content.decode()
+    assert "A new wording." in response.content.decode()
+    assert Subscriber.objects.count() == 0
+
+
+def test_sign_ups_are_rate_limited_per_address(client, home_page, lists, settings):
+    settings.NEWSLETTER_SIGNUP_RATE_LIMIT = 3
+    for number in range(3):
+        assert sign_up(client, lists, email=f"p{number}@example.com").status_code in (
+            302,
+            400,
+        )
+    blocked = sign_up(client, lists, email="late@example.com")
+    assert blocked.status_code == 429
+    assert "try again in an hour" in blocked.content.decode()
+    assert not Subscriber.objects.filter(email="late@example.com").exists()
+    other = sign_up(client, lists, email="late@example.com", ip="198.51.100.9")
+    assert other.status_code == 302
+
+
+def test_behind_a_proxy_the_forwarded_address_is_the_client(
+    client, home_page, lists, settings
+):
+    settings.NEWSLETTER_PROXY_COUNT = 1
+    fields = signup_form_fields(client.get("/").content.decode())
+    client.post(
+        "/newsletter/subscribe/",
+        {"email": "ada@example.com", "lists": [lists[0].pk], **fields},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.50",
+    )
+    assert ConsentRecord.objects.get().ip_address == "203.0.113.50"
+
+
+def test_an_expired_confirmation_link_is_refused(
+    client, home_page, lists, commit, settings
+):
+    with commit():
+        sign_up(client, lists)
+    confirm_url = next(u for u in links_in(mail.outbox[0].body) if "/confirm/" in u)
+    settings.NEWSLETTER_CONFIRMATION_MAX_AGE = -1
+    response = client.post(confirm_url)
+    assert response.status_code == 400
+    assert "This link does not work" in response.content.decode()
+    assert not Subscription.objects.filter(status=SubscriptionStatus.CONFIRMED)
+
+
+def test_the_sign_up_page_has_its_own_form_and_thanks(client, home_page, lists):
+    page = NewsletterSignupPageFactory(
+        parent=home_page, thank_you_text="<p>Look for our email.</p>"
+    )
+    html = client.get(page.url).content.decode()
+    assert "Choose your emails" in html
+    fields = signup_form_fields(html.split("<main")[1])
+    assert fields["source"] == "page"
+    response = client.post(
+        "/newsletter/subscribe/",
+        {"email": "ada@example.com", "lists": [lists[0].pk], **fields},
+    )
+    assert Subscriber.objects.get().source == "page"
+    assert "Look for our email." in client.get(response["Location"]).content.decode()
+    assert client.get("/newsletter/subscribe/")["Location"] == page.url
+
+
+def test_the_template_tag_works_in_any_template(rf, home_page, lists):
+    from django.template import Context, Template
+
+    request = rf.get("/")
+    html = Template(
+        "{% load newsletter_tags %}"
+        '{% newsletter_signup_form source="home" heading="Get the newsletter" %}'
+        '{% newsletter_signup_form source="footer" %}'
+    ).render(Context({"request": request}))
+    assert "Get the newsletter" in html
+    assert 'value="home"' in html
+    # Two forms on one page keep their ids apart.
+    assert 'id="nl-1-email"' in html
+    assert 'id="nl-2-email"' in html
+
+
+def test_subscribers_are_unique_without_regard_to_case(db):
+    from django.db import IntegrityError, transaction
+
+    Subscriber.objects.create(email="ada@example.com", email_hash="x", source="t")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Subscriber.objects.create(email="ADA@example.com", email_hash="y", source="t")
+    assert email_digest(" ADA@Example.com ") == email_digest("ada@example.com")
+
+
+def test_the_consent_history_cannot_be_rewritten(client, home_page, lists):
+    from django.core.exceptions import ValidationError
+
+    sign_up(client, lists[:1])
+    record = ConsentRecord.objects.get()
+    record.source = "made-up"
+    with pytest.raises(ValidationError):
+        record.save()
+    assert ConsentRecord.objects.get().source == "footer"

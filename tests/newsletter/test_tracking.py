@@ -1,0 +1,253 @@
+"""Provider events: bounces, complaints and unsubscribes stop mail, once per event."""
+
+import base64
+import datetime
+import json
+
+import pytest
+from anymail.signals import AnymailTrackingEvent, EventType, RejectReason, tracking
+
+from newsletter.models import (
+    ConsentAction,
+    ConsentRecord,
+    ProviderEvent,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+    email_digest,
+)
+from newsletter.selectors import mailable_subscriptions
+from newsletter.services import subscribers_import
+from tests.newsletter.factories import SubscriberFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+WEBHOOK = "/anymail/postmark/tracking/"
+SECRET = "hooks:correct-horse-battery"
+
+
+@pytest.fixture
+def subscriber(lists):
+    person = SubscriberFactory(email="ada@example.com")
+    for mailing_list in lists:
+        SubscriptionFactory(subscriber=person, mailing_list=mailing_list)
+    return person
+
+
+@pytest.fixture
+def webhook_secret(settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": SECRET}
+
+
+def send_event(**fields) -> None:
+    """Deliver an event the way anymail's webhook views do: through the signal."""
+    fields.setdefault("recipient", "Ada@Example.com")
+    fields.setdefault("timestamp", datetime.datetime(2025, 3, 1, tzinfo=datetime.UTC))
+    tracking.send(
+        sender=object, event=AnymailTrackingEvent(**fields), esp_name="TestESP"
+    )
+
+
+def is_stopped(subscriber) -> bool:
+    return (
+        Suppression.objects.filter(email_hash=subscriber.email_hash).exists()
+        and not subscriber.subscriptions.exclude(
+            status=SubscriptionStatus.UNSUBSCRIBED
+        ).exists()
+    )
+
+
+def anything_mailable(lists) -> bool:
+    return any(mailable_subscriptions(mailing_list=ml).exists() for ml in lists)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        (
+            {
+                "event_type": EventType.BOUNCED,
+                "reject_reason": RejectReason.BOUNCED,
+                "mta_response": "550 5.1.1 No such user",
+            },
+            SuppressionReason.HARD_BOUNCE,
+        ),
+        (
+            {"event_type": EventType.COMPLAINED, "reject_reason": RejectReason.SPAM},
+            SuppressionReason.COMPLAINT,
+        ),
+        (
+            {"event_type": EventType.UNSUBSCRIBED},
+            SuppressionReason.PROVIDER_UNSUBSCRIBE,
+        ),
+        (
+            {"event_type": EventType.REJECTED, "reject_reason": RejectReason.BOUNCED},
+            SuppressionReason.HARD_BOUNCE,
+        ),
+    ],
+    ids=["hard-bounce", "complaint", "unsubscribe", "rejected-as-bounced"],
+)
+def test_events_through_the_signal_suppress_the_address_once(
+    lists, subscriber, fields, reason
+):
+    send_event(event_id="evt-1", **fields)
+    assert is_stopped(subscriber)
+    assert not anything_mailable(lists)
+    assert Suppression.objects.get().reason == reason
+    history = ConsentRecord.objects.count()
+
+    send_event(event_id="evt-1", **fields)
+    assert ProviderEvent.objects.count() == 1
+    assert Suppression.objects.count() == 1
+    assert ConsentRecord.objects.count() == history
+
+
+def test_soft_bounces_are_counted_and_stop_mail_at_the_threshold(
+    lists, subscriber, settings
+):
+    settings.NEWSLETTER_SOFT_BOUNCE_LIMIT = 3
+    soft = {"event_type": EventType.BOUNCED, "esp_event": {"Type": "SoftBounce"}}
+    send_event(event_id="s1", **soft)
+    send_event(event_id="s1", **soft)  # a retry of the same event
+    send_event(event_id="s2", **soft)
+    subscriber.refresh_from_db()
+    assert subscriber.soft_bounce_count == 2
+    assert not is_stopped(subscriber)
+    assert anything_mailable(lists)
+
+    send_event(event_id="s3", **soft)
+    assert is_stopped(subscriber)
+    assert Suppression.objects.get().reason == SuppressionReason.SOFT_BOUNCES
+
+
+def test_a_delivery_resets_the_soft_bounce_count(lists, subscriber):
+    send_event(event_id="s1", event_type=EventType.BOUNCED, mta_response="452 full")
+    send_event(event_id="d1", event_type=EventType.DELIVERED)
+    subscriber.refresh_from_db()
+    assert subscriber.soft_bounce_count == 0
+
+
+def test_deferrals_and_opens_change_nothing(lists, subscriber):
+    send_event(event_id="x1", event_type=EventType.DEFERRED)
+    send_event(event_id="x2", event_type=EventType.OPENED)
+    subscriber.refresh_from_db()
+    assert subscriber.soft_bounce_count == 0
+    assert not ProviderEvent.objects.exists()
+
+
+def test_a_bounce_for_an_unknown_address_still_blocks_a_later_import(lists):
+    send_event(
+        event_id="b9",
+        event_type=EventType.BOUNCED,
+        recipient="stranger@example.com",
+    )
+    result = subscribers_import(
+        rows=[{"email": "Stranger@example.com"}],
+        mailing_lists=lists,
+        consent_source="Old spreadsheet",
+    )
+    assert result.added == 0
+    assert sum(result.skipped.values()) == 1
+
+
+def postmark(client, payload: dict, auth: str | None = SECRET):
+    headers = {}
+    if auth is not None:
+        headers["HTTP_AUTHORIZATION"] = (
+            "Basic " + base64.b64encode(auth.encode()).decode()
+        )
+    return client.post(
+        WEBHOOK, json.dumps(payload), content_type="application/json", **headers
+    )
+
+
+HARD_BOUNCE = {
+    "RecordType": "Bounce",
+    "ID": 4323372036854775807,
+    "Type": "HardBounce",
+    "TypeCode": 1,
+    "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+    "MessageStream": "broadcast",
+    "Description": "The server was unable to deliver your message.",
+    "Details": "smtp;550 5.1.1 The email account does not exist.",
+    "Email": "ada@example.com",
+    "BouncedAt": "2025-03-01T16:33:54.9070259Z",
+    "Metadata": {},
+}
+COMPLAINT = {
+    **HARD_BOUNCE,
+    "RecordType": "SpamComplaint",
+    "ID": 4323372036854775808,
+    "Type": "SpamComplaint",
+    "TypeCode": 512,
+}
+UNSUBSCRIBE = {
+    "RecordType": "SubscriptionChange",
+    "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+    "MessageStream": "broadcast",
+    "ChangedAt": "2025-03-01T16:40:00Z",
+    "Recipient": "ada@example.com",
+    "Origin": "Recipient",
+    "SuppressSending": True,
+    "SuppressionReason": "ManualSuppression",
+    "Metadata": {},
+}
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (HARD_BOUNCE, SuppressionReason.HARD_BOUNCE),
+        (COMPLAINT, SuppressionReason.COMPLAINT),
+        (UNSUBSCRIBE, SuppressionReason.PROVIDER_UNSUBSCRIBE),
+    ],
+    ids=["hard-bounce", "complaint", "unsubscribe"],
+)
+def test_postmark_webhook_suppresses_and_ignores_a_replay(
+    client, lists, subscriber, webhook_secret, payload, reason
+):
+    response = postmark(client, payload)
+    assert response.status_code == 200
+    assert is_stopped(subscriber)
+    assert Suppression.objects.get().reason == reason
+    assert ConsentRecord.objects.filter(action=ConsentAction.SUPPRESSED).count() == 1
+    counts = (ProviderEvent.objects.count(), ConsentRecord.objects.count())
+
+    # Providers retry: the same event a second time changes nothing more.
+    assert postmark(client, payload).status_code == 200
+    assert (ProviderEvent.objects.count(), ConsentRecord.objects.count()) == counts
+
+
+def test_postmark_soft_bounce_counts_once_per_event(
+    client, lists, subscriber, webhook_secret
+):
+    soft = {
+        **HARD_BOUNCE,
+        "Type": "SoftBounce",
+        "TypeCode": 4096,
+        "Details": "smtp;452 4.2.2 Mailbox full",
+    }
+    postmark(client, soft)
+    postmark(client, soft)
+    subscriber.refresh_from_db()
+    assert subscriber.soft_bounce_count == 1
+    assert not is_stopped(subscriber)
+
+
+@pytest.mark.parametrize("auth", [None, "hooks:wrong", "someone:else"])
+def test_the_webhook_refuses_requests_without_the_secret(
+    client, lists, subscriber, webhook_secret, auth
+):
+    response = postmark(client, HARD_BOUNCE, auth=auth)
+    assert response.status_code == 400
+    assert not Suppression.objects.exists()
+    assert subscriber.subscriptions.filter(
+        status=SubscriptionStatus.CONFIRMED
+    ).count() == len(lists)
+
+
+def test_suppression_keeps_only_a_hash(lists, subscriber):
+    send_event(event_id="c1", event_type=EventType.COMPLAINED)
+    suppression = Suppression.objects.get()
+    assert suppression.email_hash == email_digest("ada@example.com")
+    assert "ada" not in str(suppression.__dict__)

@@ -1,0 +1,254 @@
+"""One-click unsubscribe (RFC 8058) and the preferences page."""
+
+import pytest
+from django.core import mail, signing
+from django.test import Client
+
+from newsletter import links
+from newsletter.models import (
+    ConsentAction,
+    ConsentRecord,
+    MailingList,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
+from newsletter.services import subscriber_erase
+from tests.newsletter.factories import SubscriberFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def subscriber(lists):
+    person = SubscriberFactory(email="ada@example.com", name="Ada")
+    for mailing_list in lists:
+        SubscriptionFactory(subscriber=person, mailing_list=mailing_list)
+    return person
+
+
+@pytest.fixture
+def strict_client():
+    """A client that, like a real browser session, is held to CSRF checks."""
+    return Client(enforce_csrf_checks=True)
+
+
+def statuses(subscriber) -> dict[str, str]:
+    return dict(subscriber.subscriptions.values_list("mailing_list__name", "status"))
+
+
+def header_url(headers: dict[str, str]) -> str:
+    return headers["List-Unsubscribe"].strip("<>")
+
+
+def test_one_click_post_unsubscribes_without_a_csrf_token(
+    home_page, subscriber, strict_client
+):
+    url = header_url(links.unsubscribe_headers(subscriber))
+    response = strict_client.post(url, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert set(statuses(subscriber).values()) == {SubscriptionStatus.UNSUBSCRIBED}
+    record = ConsentRecord.objects.filter(action=ConsentAction.UNSUBSCRIBED).first()
+    assert record.source == "one-click"
+
+
+def test_the_welcome_email_carries_a_working_one_click_header(
+    home_page, lists, strict_client, commit
+):
+    from newsletter.services import Origin, subscriber_confirm, subscriber_subscribe
+
+    with commit():
+        subscriber_subscribe(
+            email="bo@example.com",
+            name="",
+            mailing_lists=lists[:1],
+            consent_text="I agree.",
+            origin=Origin(source="test"),
+        )
+    subscriber = Subscription.objects.get().subscriber
+    with commit():
+        subscriber_confirm(
+            subscriber_id=subscriber.pk,
+            list_ids=[lists[0].pk],
+            origin=Origin(source="test"),
+        )
+    welcome = mail.outbox[-1]
+    response = strict_client.post(
+        header_url(welcome.extra_headers), {"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 200
+    assert Subscription.objects.get().status == SubscriptionStatus.UNSUBSCRIBED
+
+
+def test_a_list_specific_link_leaves_the_other_lists(
+    home_page, lists, subscriber, strict_client
+):
+    url = links.unsubscribe_url(subscriber, [lists[1].pk])
+    strict_client.post(url, {"List-Unsubscribe": "One-Click"})
+    assert statuses(subscriber) == {
+        "Diversity Deep Dives": SubscriptionStatus.CONFIRMED,
+        "Workshop dates": SubscriptionStatus.UNSUBSCRIBED,
+    }
+
+
+def test_a_get_on_the_unsubscribe_url_shows_the_page_and_changes_nothing(
+    client, home_page, subscriber
+):
+    url = links.unsubscribe_url(subscriber)
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<button type="submit" class="button">Unsubscribe</button>' in html
+    assert 'name="robots" content="noindex"' in html
+    assert set(statuses(subscriber).values()) == {SubscriptionStatus.CONFIRMED}
+
+
+def _altered(token: str) -> str:
+    last = "A" if token[-1] != "A" else "B"
+    return token[:-1] + last
+
+
+@pytest.mark.parametrize(
+    "make_url",
+    [
+        lambda s: links.unsubscribe_url(s).replace("/unsubscribe/", "/unsubscribe/x"),
+        lambda s: (
+            "/newsletter/unsubscribe/"
+            + _altered(links.unsubscribe_url(s).rstrip("/").rsplit("/", 1)[1])
+            + "/"
+        ),
+        # A token for another person, signed by someone without our key.
+        lambda s: (
+            "/newsletter/unsubscribe/"
+            + signing.dumps({"s": s.pk}, key="guess", salt=links.UNSUBSCRIBE_SALT)
+            + "/"
+        ),
+        # A genuine preferences token is no unsubscribe token.
+        lambda s: links.preferences_url(s).replace("/preferences/", "/unsubscribe/"),
+    ],
+    ids=["garbled", "altered", "forged", "wrong-purpose"],
+)
+def test_a_forged_or_altered_token_is_refused(
+    home_page, subscriber, strict_client, make_url
+):
+    response = strict_client.post(
+        make_url(subscriber), {"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 400
+    assert set(statuses(subscriber).values()) == {SubscriptionStatus.CONFIRMED}
+    assert not ConsentRecord.objects.exists()
+
+
+def test_one_click_for_an_erased_person_still_answers_200(
+    home_page, subscriber, strict_client
+):
+    url = links.unsubscribe_url(subscriber)
+    subscriber_erase(subscriber=subscriber)
+    response = strict_client.post(url, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+
+
+def test_preferences_show_the_lists_and_save_changes(
+    home_page, lists, subscriber, strict_client
+):
+    private = MailingList.objects.create(name="Alumni", is_public=False)
+    url = links.preferences_url(subscriber)
+    page = strict_client.get(url)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "ada@example.com" in html
+    assert "Alumni" not in html
+    assert html.count("checked") == 2
+    token = page.cookies["csrftoken"].value
+
+    response = strict_client.post(
+        url,
+        {"name": "Ada L.", "lists": [lists[0].pk], "action": "save"},
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert response.status_code == 302
+    assert statuses(subscriber) == {
+        "Diversity Deep Dives": SubscriptionStatus.CONFIRMED,
+        "Workshop dates": SubscriptionStatus.UNSUBSCRIBED,
+    }
+    subscriber.refresh_from_db()
+    assert subscriber.name == "Ada L."
+    assert "Your choices are saved." in strict_client.get(url).content.decode()
+
+    # Ticking a list again from the personal page confirms it at once.
+    strict_client.post(
+        url,
+        {"name": "Ada L.", "lists": [lists[0].pk, lists[1].pk], "action": "save"},
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert set(statuses(subscriber).values()) == {SubscriptionStatus.CONFIRMED}
+    # A list the page never offered cannot be slipped in.
+    bad = strict_client.post(
+        url,
+        {"lists": [private.pk], "action": "save"},
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert bad.status_code == 400
+    assert not Subscription.objects.filter(mailing_list=private).exists()
+
+
+def test_a_pending_list_is_not_confirmed_by_saving_preferences(
+    home_page, lists, strict_client
+):
+    person = SubscriberFactory(email="pat@example.com")
+    SubscriptionFactory(subscriber=person, mailing_list=lists[0])
+    SubscriptionFactory(
+        subscriber=person,
+        mailing_list=lists[1],
+        status=SubscriptionStatus.PENDING,
+    )
+    url = links.preferences_url(person)
+    page = strict_client.get(url)
+    html = page.content.decode()
+    assert "Workshop dates (waiting for your confirmation)" in html
+    assert html.count("checked") == 1
+    strict_client.post(
+        url,
+        {"lists": [lists[0].pk], "action": "save"},
+        HTTP_X_CSRFTOKEN=page.cookies["csrftoken"].value,
+    )
+    assert statuses(person) == {
+        "Diversity Deep Dives": SubscriptionStatus.CONFIRMED,
+        "Workshop dates": SubscriptionStatus.UNSUBSCRIBED,
+    }
+
+
+def test_preferences_unsubscribe_from_all(home_page, subscriber, strict_client):
+    url = links.preferences_url(subscriber)
+    token = strict_client.get(url).cookies["csrftoken"].value
+    response = strict_client.post(
+        url, {"action": "unsubscribe_all"}, HTTP_X_CSRFTOKEN=token
+    )
+    assert response.status_code == 302
+    assert set(statuses(subscriber).values()) == {SubscriptionStatus.UNSUBSCRIBED}
+    assert "unsubscribed from every list" in strict_client.get(url).content.decode()
+
+
+def test_the_preferences_page_needs_its_csrf_token(
+    home_page, subscriber, strict_client
+):
+    response = strict_client.post(
+        links.preferences_url(subscriber), {"action": "unsubscribe_all"}
+    )
+    assert response.status_code == 403
+    assert set(statuses(subscriber).values()) == {SubscriptionStatus.CONFIRMED}
+
+
+def test_a_preferences_link_for_another_purpose_is_refused(
+    client, home_page, subscriber
+):
+    confirm = links.confirm_url(subscriber, [1]).replace("/confirm/", "/preferences/")
+    assert client.get(confirm).status_code == 400
+
+
+def test_unsubscribing_does_not_suppress(home_page, subscriber, strict_client):
+    strict_client.post(
+        links.unsubscribe_url(subscriber), {"List-Unsubscribe": "One-Click"}
+    )
+    # They left the lists, but may come back through the form and a confirmation.
+    assert not Suppression.objects.exists()
