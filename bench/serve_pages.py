@@ -144,6 +144,8 @@ def main() -> None:
             "SECURE_SSL_REDIRECT": "false",
             "SECURE_HSTS_SECONDS": "0",
             "LOG_LEVEL": "WARNING",
+            "STRIPE_SECRET_KEY": "sk_test_bench",
+            "STRIPE_WEBHOOK_SECRET": "whsec_bench",
         }
 
         def manage(*command: str) -> None:

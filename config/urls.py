@@ -16,7 +16,7 @@ urlpatterns = [
     # by ANYMAIL["WEBHOOK_SECRET"] as basic auth.
     path("anymail/", include("anymail.urls")),
     path("documents/", include(wagtaildocs_urls)),
-    path("calendar/", include("workshops.urls")),
+    path("", include("workshops.urls")),
     path("search/", search_views.search, name="search"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(

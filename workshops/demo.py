@@ -17,7 +17,13 @@ from home.demo import ensure_child_page
 from home.models import HomePage
 from testimonials.models import Testimonial
 
-from .models import ScheduleIndexPage, SessionStatus, WorkshopPage, WorkshopSession
+from .models import (
+    ScheduleIndexPage,
+    SessionStatus,
+    TicketType,
+    WorkshopPage,
+    WorkshopSession,
+)
 from .selectors import add_months
 
 MONTHS_WITHOUT_WORKSHOPS = [1, 7, 8, 11]
@@ -44,7 +50,17 @@ def load(*, stdout: TextIO) -> None:
     )
     months = workshop_months(today)
     responding = ensure_workshop(schedule, RESPONDING, sessions_for_responding(months))
-    ensure_workshop(schedule, WRITING, sessions_for_writing(months))
+    writing = ensure_workshop(schedule, WRITING, sessions_for_writing(months))
+    for spec, workshops in (
+        (STANDARD_SEAT, [responding]),
+        (TEAM_PACK, [responding]),
+        (WRITING_SEAT, [writing]),
+    ):
+        ticket_type, created = TicketType.objects.get_or_create(
+            name=spec["name"], defaults=spec
+        )
+        if created:
+            ticket_type.workshops.set(workshops)
     stdout.write(
         f"Schedule with {WorkshopSession.objects.count()} sessions ready "
         f"({responding.title}).\n"
@@ -174,6 +190,24 @@ def spec_body(slug: str) -> list:
         )
     return body
 
+
+STANDARD_SEAT = {
+    "name": "Standard seat",
+    "description": "One person, one session.",
+    "price": Decimal("350.00"),
+}
+TEAM_PACK = {
+    "name": "Team of five",
+    "description": "Five seats in the same session, at a team price.",
+    "price": Decimal("1500.00"),
+    "seats_per_ticket": 5,
+    "max_per_order": 4,
+}
+WRITING_SEAT = {
+    "name": "Seat in the writing session",
+    "description": "One person, one session.",
+    "price": Decimal("180.00"),
+}
 
 RESPONDING = {
     "title": "Responding to Code of Conduct Reports",

@@ -45,3 +45,104 @@ class ScheduleIndexPageForm(WagtailAdminPageForm):
         help_text="Years whose dates are not settled yet, e.g. '2027'. The schedule "
         "marks them as a draft.",
     )
+
+
+class PublicForm(forms.Form):
+    """A form on the public site: labels without a trailing colon."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class PersonNameField(forms.CharField):
+    """A person's name: one line, no control characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise forms.ValidationError("Use letters and spaces only, on one line.")
+        return value
+
+
+class TicketChoiceForm(PublicForm):
+    """Step one of checkout: which ticket type, and how many."""
+
+    ticket_type = forms.ModelChoiceField(
+        queryset=None,
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose one of the tickets on sale."},
+    )
+    quantity = forms.IntegerField(
+        label="Number of tickets",
+        min_value=1,
+        initial=1,
+        error_messages={"min_value": "Choose at least one ticket."},
+    )
+
+    def __init__(self, *args, ticket_types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ticket_type"].queryset = ticket_types
+        self.fields["ticket_type"].label_from_instance = lambda ticket_type: (
+            f"{ticket_type.name}: ${ticket_type.price:,.2f}"
+            + (
+                f" for {ticket_type.seats_per_ticket} people"
+                if ticket_type.seats_per_ticket > 1
+                else ""
+            )
+        )
+        if len(ticket_types) == 1:
+            self.fields["ticket_type"].initial = ticket_types[0]
+
+    def clean(self):
+        cleaned = super().clean()
+        ticket_type, quantity = cleaned.get("ticket_type"), cleaned.get("quantity")
+        if ticket_type and quantity and quantity > ticket_type.max_per_order:
+            self.add_error(
+                "quantity",
+                f"One order can hold at most {ticket_type.max_per_order} of these.",
+            )
+        return cleaned
+
+    @property
+    def seats(self) -> int:
+        return self.cleaned_data["quantity"] * (
+            self.cleaned_data["ticket_type"].seats_per_ticket
+        )
+
+
+class BuyerForm(PublicForm):
+    """Step two: who is paying, and where they are."""
+
+    buyer_name = PersonNameField(label="Your name")
+    buyer_email = forms.EmailField(
+        label="Your email address",
+        max_length=254,
+        help_text="We send the receipt and the tickets here.",
+    )
+    # Filled in by the browser (Intl) so emails can show the buyer's local time.
+    buyer_time_zone = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput
+    )
+
+
+class AttendeeForm(PublicForm):
+    name = PersonNameField(label="Name")
+    email = forms.EmailField(label="Email address", max_length=254)
+
+
+AttendeeFormSet = forms.formset_factory(
+    AttendeeForm, extra=0, min_num=1, validate_min=True, validate_max=True, max_num=500
+)
+
+
+class AttendeeChangeForm(PublicForm):
+    """What a ticket holder may change: who comes."""
+
+    name = PersonNameField(label="Attendee name")
+    email = forms.EmailField(label="Attendee email address", max_length=254)

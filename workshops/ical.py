@@ -1,8 +1,9 @@
 """Calendar files for sessions: pure functions from sessions to iCalendar bytes.
 
-Privacy: only what the public page shows goes into these files. The meeting link
-and staff notes never do, and there is no ORGANIZER, so calendar apps send no
-acceptance replies to anyone (as pretix does for its public files).
+Privacy: only what the public page shows goes into public files; the meeting
+link goes only into a ticket holder's own copy, and staff notes never. There is
+no ORGANIZER, so calendar apps send no acceptance replies to anyone (as pretix
+does for its public files).
 
 Identity: each session's UID never changes and its SEQUENCE rises with every
 change calendar apps must apply, so a later file updates the same entry instead
@@ -21,8 +22,10 @@ PRODID = "-//Workshops site//Sessions//EN"
 FEED_REFRESH = timedelta(hours=1)
 
 
-def session_event(session: WorkshopSession, *, url: str) -> Event:
-    """The VEVENT for one session."""
+def session_event(
+    session: WorkshopSession, *, url: str, meeting_url: str = ""
+) -> Event:
+    """The VEVENT for one session; `meeting_url` only in a ticket holder's copy."""
     workshop = session.workshop
     if session.time_to_be_announced:
         # A day whose time is not known yet: an all-day, tentative entry.
@@ -38,8 +41,9 @@ def session_event(session: WorkshopSession, *, url: str) -> Event:
         start=start,
         end=end,
         summary=event_summary(session),
-        description=event_description(session, url=url),
-        location=f"Online ({workshop.platform})" if workshop.platform else "Online",
+        description=event_description(session, url=url, meeting_url=meeting_url),
+        location=meeting_url
+        or (f"Online ({workshop.platform})" if workshop.platform else "Online"),
         url=url,
         status=event_status(session),
     )
@@ -60,8 +64,12 @@ def event_summary(session: WorkshopSession) -> str:
     return summary
 
 
-def event_description(session: WorkshopSession, *, url: str) -> str:
+def event_description(
+    session: WorkshopSession, *, url: str, meeting_url: str = ""
+) -> str:
     lines = [session.workshop.summary.strip(), ""]
+    if meeting_url and not session.is_cancelled:
+        lines.append(f"Join: {meeting_url}")
     if session.is_cancelled:
         lines.insert(0, "This session has been cancelled.\n")
     if session.time_to_be_announced:
@@ -104,10 +112,18 @@ def calendar_for(
 
 
 def session_ics(
-    session: WorkshopSession, *, url: str, method: str = "PUBLISH"
+    session: WorkshopSession,
+    *,
+    url: str,
+    method: str = "PUBLISH",
+    meeting_url: str = "",
 ) -> bytes:
-    """A calendar file with one session, for download or an email attachment."""
-    return calendar_for([session_event(session, url=url)], method=method).to_ical()
+    """A calendar file with one session, for download or an email attachment.
+
+    Pass `meeting_url` only for a ticket holder: it is the private joining link.
+    """
+    event = session_event(session, url=url, meeting_url=meeting_url)
+    return calendar_for([event], method=method).to_ical()
 
 
 def sessions_ics(

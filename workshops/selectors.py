@@ -4,11 +4,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from wagtail.models import Page
 
-from .models import SessionStatus, WorkshopPage, WorkshopSession
+from .models import SessionStatus, WorkshopPage, WorkshopSession, seat_holding_q
 
 # The feed keeps recent past sessions so calendars that subscribed see them
 # marked completed or cancelled instead of vanishing.
@@ -24,6 +24,17 @@ def public_workshops(*, under: Page | None = None) -> QuerySet[WorkshopPage]:
     return workshops
 
 
+def with_seats_taken(
+    sessions: QuerySet[WorkshopSession], *, now: datetime | None = None
+) -> QuerySet[WorkshopSession]:
+    """Count each session's sold and held seats in the same query."""
+    return sessions.annotate(
+        seats_taken=Count(
+            "tickets", filter=seat_holding_q(now=now, prefix="tickets__"), distinct=True
+        )
+    )
+
+
 def public_sessions(*, under: Page | None = None) -> QuerySet[WorkshopSession]:
     """Sessions of public workshop pages, with their workshop fetched alongside."""
     return WorkshopSession.objects.filter(
@@ -37,11 +48,12 @@ def upcoming_sessions(
     workshop: WorkshopPage | None = None,
     now: datetime | None = None,
     limit: int | None = None,
+    preview: bool = False,
 ) -> list[WorkshopSession]:
     """Sessions that have not ended, soonest first; cancelled ones stay listed."""
     now = now or timezone.now()
-    if workshop is not None:
-        # In Python, not SQL: a page preview holds unsaved sessions in memory.
+    if workshop is not None and preview:
+        # A page preview holds unsaved sessions in memory, not in the database.
         sessions = sorted(
             (
                 session
@@ -52,8 +64,14 @@ def upcoming_sessions(
             key=lambda session: session.local_start,
         )
         return sessions[:limit] if limit else sessions
+    if workshop is not None:
+        sessions = WorkshopSession.objects.filter(workshop=workshop).select_related(
+            "workshop"
+        )
+    else:
+        sessions = public_sessions(under=under)
     sessions = (
-        public_sessions(under=under)
+        with_seats_taken(sessions, now=now)
         .filter(ends_at__gte=now)
         .exclude(status=SessionStatus.COMPLETED)
         .order_by("starts_at", "pk")

@@ -5,6 +5,27 @@ from . import views
 app_name = "workshops"
 
 urlpatterns = [
-    path("workshops.ics", views.calendar_feed, name="calendar_feed"),
-    path("sessions/<int:pk>.ics", views.session_calendar, name="session_calendar"),
+    path("calendar/workshops.ics", views.calendar_feed, name="calendar_feed"),
+    path(
+        "calendar/sessions/<int:pk>.ics",
+        views.session_calendar,
+        name="session_calendar",
+    ),
+    path("book/<int:session_pk>/", views.book, name="book"),
+    path("orders/<str:token>/", views.order_detail, name="order"),
+    path(
+        "orders/<str:token>/cancelled/",
+        views.order_cancelled,
+        name="order_cancelled",
+    ),
+    path(
+        "orders/<str:token>/demo-payment/", views.order_demo_pay, name="order_demo_pay"
+    ),
+    path("tickets/<str:token>/", views.ticket_detail, name="ticket"),
+    path(
+        "tickets/<str:token>/calendar.ics",
+        views.ticket_calendar,
+        name="ticket_calendar",
+    ),
+    path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]

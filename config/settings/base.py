@@ -200,7 +200,6 @@ ANYMAIL = {
 # Stripe: all calls go through workshops/payments.py. STRIPE_API_BASE points the
 # official client at another host (a local stand-in in tests).
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
-STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
 

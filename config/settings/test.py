@@ -20,3 +20,8 @@ WHITENOISE_AUTOREFRESH = True
 SERVE_MEDIA = True
 # Templates that exist only to exercise shared machinery, such as the email helper.
 TEMPLATES[0]["DIRS"].append(BASE_DIR / "tests" / "templates")
+# Tests reach Stripe only through the stand-in (tests/workshops/stripe_standin.py),
+# whose fixture points STRIPE_API_BASE at it; anything else is refused at once.
+STRIPE_SECRET_KEY = "sk_test_standin"  # noqa: S105
+STRIPE_WEBHOOK_SECRET = "whsec_test_standin"  # noqa: S105
+STRIPE_API_BASE = "http://127.0.0.1:9"

@@ -35,6 +35,8 @@ def production_env(tmp_path) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "DEFAULT_FROM_EMAIL": "Tidewell <hello@tidewell.example>",
         "STATIC_ROOT": str(tmp_path / "static"),
+        "STRIPE_SECRET_KEY": "sk_live_example",
+        "STRIPE_WEBHOOK_SECRET": "whsec_example",
     }
 
 
@@ -51,6 +53,13 @@ def test_production_refuses_debug(production_env):
     result = manage("check", env={**production_env, "DEBUG": "true"})
     assert result.returncode != 0
     assert "DEBUG must be off in production" in result.stderr
+
+
+def test_production_refuses_demo_checkout(production_env):
+    del production_env["STRIPE_SECRET_KEY"]
+    result = manage("check", env=production_env)
+    assert result.returncode != 0
+    assert "workshops.E001" in result.stderr
 
 
 def test_check_deploy_is_clean(production_env):

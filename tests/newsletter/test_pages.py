@@ -78,7 +78,7 @@ def test_demo_content_has_the_lists_the_page_and_the_wording():
 
 
 @pytest.mark.postgresql
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_sign_ups_of_one_address_at_once_make_one_subscriber(lists):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite takes one writer at a time; the race needs PostgreSQL.")

@@ -8,6 +8,7 @@ from django.utils import timezone
 from workshops.models import (
     ScheduleIndexPage,
     SessionStatus,
+    TicketType,
     WorkshopPage,
     WorkshopSession,
 )
@@ -44,3 +45,19 @@ class WorkshopSessionFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = WorkshopSession
+
+
+class TicketTypeFactory(factory.django.DjangoModelFactory):
+    name = "Standard seat"
+    price = Decimal("350.00")
+    seats_per_ticket = 1
+    max_per_order = 10
+
+    class Meta:
+        model = TicketType
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def workshops(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.workshops.set(extracted)

@@ -4,7 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 import modelcluster.fields
 import wagtail.fields
-import workshops.models
+import workshops.models.pages
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
                 ('date', models.DateField(help_text="The day, in the session's time zone.")),
                 ('start_time', models.TimeField(blank=True, help_text='Leave empty while the time is to be announced.', null=True)),
                 ('end_time', models.TimeField(blank=True, help_text="Empty means start time plus the workshop's run time. Sessions end on the day they start.", null=True)),
-                ('time_zone', models.CharField(default='America/New_York', help_text='IANA name of the zone the times are in, e.g. Australia/Sydney.', max_length=64, validators=[workshops.models.validate_time_zone])),
+                ('time_zone', models.CharField(default='America/New_York', help_text='IANA name of the zone the times are in, e.g. Australia/Sydney.', max_length=64, validators=[workshops.models.pages.validate_time_zone])),
                 ('alternative_date', models.DateField(blank=True, help_text="While two dates are possible ('12 or 19 March'), the other one.", null=True)),
                 ('audience_label', models.CharField(blank=True, help_text="For whom the time suits, e.g. 'Australian time'.", max_length=60)),
                 ('capacity', models.PositiveSmallIntegerField(blank=True, help_text="Seats in this session; empty uses the workshop's capacity.", null=True)),
@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
                 ('private_notes', models.TextField(blank=True, help_text='Private: for staff only, never shown on the site.')),
                 ('starts_at', models.DateTimeField(db_index=True, editable=False)),
                 ('ends_at', models.DateTimeField(editable=False)),
-                ('calendar_uid', models.CharField(default=workshops.models.new_calendar_uid, editable=False, max_length=100, unique=True)),
+                ('calendar_uid', models.CharField(default=workshops.models.pages.new_calendar_uid, editable=False, max_length=100, unique=True)),
                 ('sequence', models.PositiveIntegerField(default=0, editable=False)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('workshop', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='workshops.workshoppage')),

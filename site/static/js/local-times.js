@@ -1,6 +1,6 @@
 // Shows each session's time in the visitor's own time zone, next to the time in
 // the session's zone that the server wrote. Without JavaScript the page still
-// gives the zone and its UTC offset.
+// gives the zone and its UTC offset. At checkout it records the buyer's zone.
 (function () {
   "use strict";
 
@@ -32,6 +32,10 @@
 
   function run() {
     document.querySelectorAll("[data-local-start]").forEach(describe);
+    // Checkout: emails then show the buyer's own time.
+    document.querySelectorAll("input[name=buyer_time_zone]").forEach(function (input) {
+      input.value = visitorZone;
+    });
   }
 
   if (document.readyState === "loading") {

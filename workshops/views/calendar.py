@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET
 
 from home.models import SiteSettings
 
-from .ical import session_ics, sessions_ics
-from .selectors import feed_sessions, public_sessions
+from ..ical import session_ics, sessions_ics
+from ..selectors import feed_sessions, public_sessions
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
@@ -48,6 +48,7 @@ def calendar_response(
     filename: str,
     max_age: int,
     attachment: bool = False,
+    private: bool = False,
 ) -> HttpResponse:
     # Calendar apps poll the feed; an ETag lets them get a 304 when nothing moved.
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
@@ -57,5 +58,8 @@ def calendar_response(
         disposition = "attachment" if attachment else "inline"
         response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response["ETag"] = etag
-    patch_cache_control(response, public=True, max_age=max_age)
+    if private:
+        patch_cache_control(response, private=True, no_store=True)
+    else:
+        patch_cache_control(response, public=True, max_age=max_age)
     return response

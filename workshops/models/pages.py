@@ -17,8 +17,9 @@ from wagtail.search import index
 
 from home.models import BasePage
 
-from .blocks import WorkshopStreamBlock
-from .forms import ScheduleIndexPageForm
+from ..blocks import WorkshopStreamBlock
+from ..forms import ScheduleIndexPageForm
+from .tickets import Ticket
 
 DEFAULT_TIME_ZONE = "America/New_York"
 
@@ -80,7 +81,7 @@ class ScheduleIndexPage(BasePage):
         verbose_name = "schedule page"
 
     def get_context(self, request, *args, **kwargs):
-        from .selectors import schedule_months, upcoming_sessions
+        from ..selectors import schedule_months, upcoming_sessions
 
         context = super().get_context(request, *args, **kwargs)
         context["months"] = schedule_months(
@@ -168,10 +169,12 @@ class WorkshopPage(BasePage):
         verbose_name = "workshop page"
 
     def get_context(self, request, *args, **kwargs):
-        from .selectors import upcoming_sessions
+        from ..selectors import upcoming_sessions
 
         context = super().get_context(request, *args, **kwargs)
-        context["upcoming_sessions"] = upcoming_sessions(workshop=self)
+        context["upcoming_sessions"] = upcoming_sessions(
+            workshop=self, preview=getattr(request, "is_preview", False)
+        )
         return context
 
 
@@ -316,9 +319,28 @@ class WorkshopSession(models.Model):
         return self.capacity if self.capacity is not None else self.workshop.capacity
 
     @cached_property
+    def seats_taken(self) -> int:
+        """Seats sold or held; lists annotate it in one query (selectors)."""
+        if self.pk is None:
+            return 0
+        return Ticket.objects.filter(session=self).holding_seats().count()
+
+    @property
     def seats_left(self) -> int:
-        """Seats nobody holds; ticket sales reduce it once they exist."""
-        return max(self.effective_capacity - getattr(self, "seats_taken", 0), 0)
+        return max(self.effective_capacity - self.seats_taken, 0)
+
+    @property
+    def is_sold_out(self) -> bool:
+        return self.status == SessionStatus.SOLD_OUT or self.seats_left == 0
+
+    @property
+    def is_bookable(self) -> bool:
+        """Open for sale: scheduled or tentative, not over, with a seat left."""
+        return (
+            self.status in {SessionStatus.SCHEDULED, SessionStatus.TENTATIVE}
+            and self.local_end > timezone.now()
+            and not self.is_sold_out
+        )
 
     @property
     def is_cancelled(self) -> bool:

@@ -1,0 +1,55 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from tests.workshops import stripe_standin
+from tests.workshops.factories import TicketTypeFactory, WorkshopSessionFactory
+
+
+@pytest.fixture(scope="session")
+def _stripe_server():
+    standin, server = stripe_standin.start()
+    yield standin
+    server.shutdown()
+
+
+@pytest.fixture
+def stripe(_stripe_server, settings):
+    """The Stripe stand-in, empty, with the site's client pointed at it."""
+    standin = _stripe_server
+    with standin.lock:
+        standin.requests.clear()
+        standin.sessions.clear()
+        standin.intents.clear()
+        standin.refunds.clear()
+        standin.idempotent.clear()
+        standin.fail_next = 0
+    settings.STRIPE_API_BASE = standin.url
+    return standin
+
+
+@pytest.fixture
+def session(workshop):
+    """A bookable session, a month away, with 20 seats."""
+    return WorkshopSessionFactory(
+        workshop=workshop, date=timezone.localdate() + timedelta(days=30)
+    )
+
+
+@pytest.fixture
+def seat(workshop):
+    """The ticket type most buyers choose: one seat, $350."""
+    return TicketTypeFactory(workshops=[workshop])
+
+
+@pytest.fixture
+def team_pack(workshop):
+    return TicketTypeFactory(
+        name="Team of five",
+        price=Decimal("1500.00"),
+        seats_per_ticket=5,
+        max_per_order=4,
+        workshops=[workshop],
+    )

@@ -1,0 +1,230 @@
+"""After the sale: the holder's private page, and what the Sales team can do."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import signing
+from django.utils import timezone
+
+from tests.workshops.checkout import book
+from tests.workshops.factories import WorkshopSessionFactory
+from workshops import services
+from workshops.models import Order, OrderStatus, PaymentMethod, Ticket, TicketStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paid_order(client, stripe, session, seat, django_capture_on_commit_callbacks):
+    book(
+        client,
+        session,
+        seat,
+        quantity=3,
+        attendees=[
+            ("Ada Buyer", "ada@example.com"),
+            ("Grace", "grace@example.com"),
+            ("Linus", "linus@example.com"),
+        ],
+    )
+    order = Order.objects.get()
+    stripe.complete(order.stripe_checkout_session_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(f"/orders/{order.token}/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    return order
+
+
+@pytest.fixture
+def ticket(paid_order) -> Ticket:
+    return paid_order.tickets.get(attendee_email="grace@example.com")
+
+
+@pytest.fixture
+def sales_client(client, django_user_model):
+    user = django_user_model.objects.create_user("sam", "sam@example.com", "pw")
+    user.groups.add(Group.objects.get(name="Sales"))
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def editor_client(client, django_user_model):
+    user = django_user_model.objects.create_user("eve", "eve@example.com", "pw")
+    user.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(user)
+    return client
+
+
+def test_the_holder_sees_the_ticket_and_the_joining_link(client, ticket, session):
+    session.meeting_url = "https://meet.example/room-42"
+    session.save()
+    page = client.get(f"/tickets/{ticket.token}/")
+    assert "Grace’s ticket" in page.text
+    assert "https://meet.example/room-42" in page.text
+    calendar = client.get(f"/tickets/{ticket.token}/calendar.ics")
+    assert calendar["Content-Type"] == "text/calendar; charset=utf-8"
+    assert "no-store" in calendar["Cache-Control"]
+    assert b"room-42" in calendar.content
+
+
+def test_a_forged_ticket_link_finds_nothing(client, ticket):
+    other = Ticket.objects.exclude(pk=ticket.pk).first()
+    salt = "workshops.ticket"
+    forgeries = [
+        ticket.token[:-1] + ("A" if ticket.token[-1] != "A" else "B"),
+        # Someone else's ticket, signed with a key that is not ours.
+        signing.Signer(key="not-our-key", salt=salt).sign_object(
+            [other.pk, other.secret]
+        ),
+        # Our key, but a guessed secret.
+        signing.Signer(salt=salt).sign_object([other.pk, "guessed"]),
+    ]
+    for forged in forgeries:
+        assert client.get(f"/tickets/{forged}/").status_code == 404
+
+
+def test_the_holder_hands_the_seat_to_a_colleague(
+    client, ticket, mailoutbox, django_capture_on_commit_callbacks
+):
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/tickets/{ticket.token}/",
+            {"name": "Katherine", "email": "katherine@example.com"},
+        )
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.attendee_name == "Katherine"
+    [message] = mailoutbox
+    assert message.to == ["katherine@example.com"]
+    assert f"/tickets/{ticket.token}/" in message.body
+
+
+def test_bad_attendee_details_are_refused(client, ticket):
+    response = client.post(
+        f"/tickets/{ticket.token}/", {"name": "x" * 300, "email": "nope"}
+    )
+    assert response.status_code == 400
+    ticket.refresh_from_db()
+    assert ticket.attendee_name == "Grace"
+
+
+def test_staff_cancel_a_ticket_with_a_refund_and_the_seat_is_free(
+    sales_client,
+    stripe,
+    ticket,
+    session,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    mailoutbox.clear()
+    seats_before = session.seats_left
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sales_client.post(
+            f"/admin/workshops/tickets/{ticket.pk}/cancel/", {"refund": "on"}
+        )
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.CANCELLED
+    assert ticket.refunded_amount == Decimal("350.00")
+    [refund] = stripe.calls("POST", "/v1/refunds")
+    assert refund.params["amount"] == "35000"
+    assert refund.params["payment_intent"] == ticket.order.stripe_payment_intent_id
+    assert refund.headers["idempotency-key"] == f"refund-ticket-{ticket.pk}"
+    del session.seats_taken
+    assert session.seats_left == seats_before + 1
+    assert mailoutbox[0].to == ["grace@example.com"]
+    assert "$350.00 is on its way back" in mailoutbox[0].body
+
+
+def test_refunds_add_up_to_what_was_paid(stripe, paid_order):
+    Order.objects.filter(pk=paid_order.pk).update(total=Decimal("100.00"))
+    for ticket in paid_order.tickets.all():
+        services.ticket_cancel(ticket_id=ticket.pk, refund=True)
+    paid_order.refresh_from_db()
+    amounts = [int(r.params["amount"]) for r in stripe.calls("POST", "/v1/refunds")]
+    assert amounts == [3333, 3333, 3334]
+    assert paid_order.status == OrderStatus.REFUNDED
+    assert paid_order.refunded_amount == Decimal("100.00")
+
+
+def test_a_refused_refund_changes_nothing(stripe, ticket):
+    stripe.fail_next = 10
+    with pytest.raises(services.payments.PaymentsUnavailable):
+        services.ticket_cancel(ticket_id=ticket.pk, refund=True)
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.VALID
+
+
+def test_staff_move_an_attendee_to_another_session(
+    sales_client, ticket, workshop, mailoutbox, django_capture_on_commit_callbacks
+):
+    later = WorkshopSessionFactory(
+        workshop=workshop, date=timezone.localdate() + timezone.timedelta(days=60)
+    )
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        sales_client.post(
+            f"/admin/workshops/tickets/{ticket.pk}/move/", {"session": later.pk}
+        )
+    ticket.refresh_from_db()
+    assert ticket.session == later
+    [message] = mailoutbox
+    assert message.subject.startswith("Your seat has moved")
+    assert later.calendar_uid.encode() in message.attachments[0][1].encode()
+
+
+def test_a_full_session_takes_no_one_else(sales_client, ticket, workshop):
+    full = WorkshopSessionFactory(workshop=workshop, capacity=0)
+    response = sales_client.post(
+        f"/admin/workshops/tickets/{ticket.pk}/move/", {"session": full.pk}
+    )
+    assert "That session has no free seat." in response.text
+    ticket.refresh_from_db()
+    assert ticket.session != full
+
+
+def test_sales_see_orders_and_attendees_and_export_a_list(sales_client, paid_order):
+    orders = sales_client.get("/admin/workshops/orders/")
+    assert paid_order.reference in orders.text
+    session_id = paid_order.session_id
+    listing = sales_client.get(
+        "/admin/workshops/tickets/", {"session": session_id, "export": "csv"}
+    )
+    rows = b"".join(listing.streaming_content).decode().splitlines()
+    assert rows[0].startswith("Attendee name,Attendee email")
+    assert len(rows) == 4
+    assert "grace@example.com" in rows[2] or "grace@example.com" in rows[1]
+    home = sales_client.get("/admin/")
+    assert "Seats sold per upcoming session" in home.text
+
+
+def test_editors_cannot_see_orders_or_attendees(editor_client, paid_order):
+    for url in ("/admin/workshops/orders/", "/admin/workshops/tickets/"):
+        response = editor_client.get(url)
+        assert response.status_code in (302, 403)
+    assert "Seats sold" not in editor_client.get("/admin/").text
+    assert editor_client.get("/admin/snippets/workshops/tickettype/").status_code == 200
+
+
+def test_nobody_edits_an_order_by_hand(admin_client, paid_order):
+    assert admin_client.get(
+        f"/admin/workshops/orders/edit/{paid_order.pk}/"
+    ).status_code in (302, 403)
+    assert admin_client.get("/admin/workshops/orders/new/").status_code in (302, 403)
+
+
+def test_each_change_is_in_the_history(sales_client, ticket):
+    sales_client.post(f"/admin/workshops/tickets/{ticket.pk}/cancel/", {})
+    history = sales_client.get(f"/admin/workshops/tickets/history/{ticket.pk}/")
+    assert "Ticket cancelled" in history.text
+
+
+def test_demo_and_free_orders_refund_nothing_through_stripe(stripe, paid_order):
+    Order.objects.filter(pk=paid_order.pk).update(payment_method=PaymentMethod.DEMO)
+    ticket = paid_order.tickets.first()
+    services.ticket_cancel(ticket_id=ticket.pk, refund=True)
+    assert not stripe.calls("POST", "/v1/refunds")

@@ -1,0 +1,295 @@
+"""Stripe's webhook and the success page: one fulfilment, one email, whatever comes."""
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from icalendar import Calendar
+
+from tests.workshops.checkout import book
+from workshops.models import Order, OrderStatus, StripeEvent, Ticket, TicketStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def deliver(client, stripe, event: dict, *, secret: str | None = None):
+    payload = json.dumps(event).encode()
+    signature = stripe.sign(payload, secret or settings.STRIPE_WEBHOOK_SECRET)
+    return client.post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
+
+
+@pytest.fixture
+def order(client, stripe, session, seat):
+    book(
+        client,
+        session,
+        seat,
+        quantity=2,
+        attendees=[("Ada Buyer", "ada@example.com"), ("Grace", "grace@example.com")],
+    )
+    return Order.objects.get()
+
+
+@pytest.fixture
+def committing(django_capture_on_commit_callbacks):
+    """Run on-commit callbacks (the emails) as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def test_the_same_event_five_times_fulfils_once_and_mails_once(
+    client, stripe, order, mailoutbox, committing
+):
+    stripe.complete(order.stripe_checkout_session_id)
+    event = stripe.event("checkout.session.completed", order.stripe_checkout_session_id)
+    with committing():
+        for _ in range(5):
+            assert deliver(client, stripe, event).status_code == 200
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert order.stripe_payment_intent_id.startswith("pi_test_")
+    assert StripeEvent.objects.count() == 1
+    assert [m.to for m in mailoutbox] == [["ada@example.com"], ["grace@example.com"]]
+    # The webhook is a trigger: the session was fetched from Stripe once.
+    assert len(stripe.calls("GET", "/v1/checkout/sessions/")) == 1
+
+
+def test_the_success_page_and_the_webhook_fulfil_once_between_them(
+    client, stripe, order, mailoutbox, committing
+):
+    stripe.complete(order.stripe_checkout_session_id)
+    with committing():
+        page = client.get(f"/orders/{order.token}/?session_id=x")
+        event = stripe.event(
+            "checkout.session.completed", order.stripe_checkout_session_id
+        )
+        deliver(client, stripe, event)
+    assert "You’re booked" in page.text
+    buyer_mail = [m for m in mailoutbox if m.to == ["ada@example.com"]]
+    assert len(buyer_mail) == 1
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="SQLite serialises writers; the race needs PostgreSQL.",
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_webhook_racing_the_success_page_sends_one_email(stripe, session, seat):
+    from django.core import mail
+
+    book(Client(), session, seat)
+    order = Order.objects.get()
+    stripe.complete(order.stripe_checkout_session_id)
+    event = stripe.event("checkout.session.completed", order.stripe_checkout_session_id)
+    barrier = threading.Barrier(6)
+
+    def hit(action):
+        barrier.wait()
+        try:
+            action()
+        finally:
+            connection.close()
+
+    actions = [lambda: Client().get(f"/orders/{order.token}/") for _ in range(3)] + [
+        lambda: deliver(Client(), stripe, event) for _ in range(3)
+    ]
+    threads = [threading.Thread(target=hit, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert len([m for m in mail.outbox if m.to == ["ada@example.com"]]) == 1
+
+
+def test_the_confirmation_has_tickets_links_times_and_a_calendar_entry(
+    client, stripe, order, mailoutbox, committing, session
+):
+    session.meeting_url = "https://meet.example/room-42"
+    session.save()
+    stripe.complete(order.stripe_checkout_session_id)
+    with committing():
+        client.get(f"/orders/{order.token}/")
+    buyer = mailoutbox[0]
+    assert buyer.subject == f"You’re booked: Responding to Reports ({order.reference})"
+    assert "EST (UTC−5)" in buyer.body  # the session's zone, New York
+    assert "Your time:" in buyer.body and "CET (UTC+1)" in buyer.body  # Berlin
+    tickets = list(order.tickets.all())
+    for ticket in tickets:
+        assert f"/tickets/{ticket.token}/" in buyer.body
+    [(filename, content, mimetype)] = buyer.attachments
+    assert mimetype == "text/calendar"
+    [event] = Calendar.from_ical(content).events
+    assert event["UID"] == session.calendar_uid
+    assert event["SEQUENCE"] == session.sequence
+    assert "room-42" in event["LOCATION"]
+    html = buyer.alternatives[0][0]
+    assert order.reference in html
+
+
+def test_a_bad_signature_is_refused_and_changes_nothing(client, stripe, order):
+    stripe.complete(order.stripe_checkout_session_id)
+    event = stripe.event("checkout.session.completed", order.stripe_checkout_session_id)
+    response = deliver(client, stripe, event, secret="whsec_forged")
+    assert response.status_code == 400
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_stale_signature_is_refused(client, stripe, order):
+    payload = json.dumps(
+        stripe.event("checkout.session.completed", order.stripe_checkout_session_id)
+    ).encode()
+    old = int((timezone.now() - timedelta(minutes=10)).timestamp())
+    response = client.post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=stripe.sign(
+            payload, settings.STRIPE_WEBHOOK_SECRET, timestamp=old
+        ),
+    )
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"id": "evt_1", "type": "customer.created", "data": {"object": {}}},
+        {"id": "evt_2", "type": "checkout.session.completed", "data": {}},
+        {
+            "id": "evt_3",
+            "type": "checkout.session.completed",
+            "data": {"object": {"id": "cs_not_ours", "object": "checkout.session"}},
+        },
+        {"id": "evt_4", "type": "checkout.session.expired"},
+    ],
+)
+def test_unknown_or_odd_events_are_answered_and_change_nothing(
+    client, stripe, order, event
+):
+    assert deliver(client, stripe, event).status_code == 200
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert not stripe.calls("GET", "/v1/")
+
+
+def test_a_body_that_is_not_json_is_refused(client, stripe):
+    payload = b"{not json"
+    response = client.post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=stripe.sign(payload, settings.STRIPE_WEBHOOK_SECRET),
+    )
+    assert response.status_code == 400
+
+
+def test_only_post(client):
+    assert client.get("/stripe/webhook/").status_code == 405
+
+
+def test_a_bank_debit_keeps_the_order_pending_until_stripe_says(
+    client, stripe, order, mailoutbox, committing
+):
+    checkout_id = order.stripe_checkout_session_id
+    stripe.complete(checkout_id, intent_status="processing")
+    with committing():
+        deliver(client, stripe, stripe.event("checkout.session.completed", checkout_id))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    assert order.hold_expires_at is None
+    assert not mailoutbox
+    assert Ticket.objects.holding_seats().count() == 2
+
+    stripe.settle(checkout_id, succeeded=True)
+    with committing():
+        deliver(
+            client,
+            stripe,
+            stripe.event("checkout.session.async_payment_succeeded", checkout_id),
+        )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert len(mailoutbox) == 2
+
+
+def test_a_failed_bank_debit_frees_the_seats(client, stripe, order, mailoutbox):
+    checkout_id = order.stripe_checkout_session_id
+    stripe.complete(checkout_id, intent_status="processing")
+    deliver(client, stripe, stripe.event("checkout.session.completed", checkout_id))
+    stripe.settle(checkout_id, succeeded=False)
+    deliver(
+        client,
+        stripe,
+        stripe.event("checkout.session.async_payment_failed", checkout_id),
+    )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
+    assert not Ticket.objects.holding_seats().exists()
+    assert not mailoutbox
+
+
+def test_an_expired_checkout_frees_the_seats(client, stripe, order):
+    stripe.expire(order.stripe_checkout_session_id)
+    deliver(
+        client,
+        stripe,
+        stripe.event("checkout.session.expired", order.stripe_checkout_session_id),
+    )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.EXPIRED
+    assert set(order.tickets.values_list("status", flat=True)) == {
+        TicketStatus.RELEASED
+    }
+
+
+def test_a_payment_after_the_seats_went_elsewhere_is_refunded(
+    client, stripe, order, session, seat, mailoutbox, committing
+):
+    session.capacity = 2
+    session.save()
+    Order.objects.filter(pk=order.pk).update(
+        hold_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    book(client, session, seat, quantity=2)  # the lapsed seats are sold again
+    stripe.complete(order.stripe_checkout_session_id)
+    with committing():
+        client.get(f"/orders/{order.token}/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    [refund] = stripe.calls("POST", "/v1/refunds")
+    assert refund.params["amount"] == "70000"
+    assert refund.headers["idempotency-key"] == f"refund-order-{order.reference}"
+    assert [m.subject for m in mailoutbox] == [
+        f"Sorry: your order {order.reference} is refunded"
+    ]
+
+
+def test_leaving_stripe_checkout_lets_the_buyer_release_the_seats(
+    client, stripe, order
+):
+    page = client.get(f"/orders/{order.token}/cancelled/")
+    assert "Return to payment" in page.text
+    client.post(f"/orders/{order.token}/cancelled/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert stripe.calls(
+        "POST", f"/v1/checkout/sessions/{order.stripe_checkout_session_id}/expire"
+    )
+    assert not Ticket.objects.holding_seats().exists()
+
+
+def test_an_altered_order_link_finds_nothing(client, order):
+    assert client.get(f"/orders/{order.token[:-2]}xx/").status_code == 404

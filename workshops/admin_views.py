@@ -1,0 +1,116 @@
+"""Staff actions on tickets in the Wagtail admin: cancel with a refund, move."""
+
+from django import forms
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import FormView
+from wagtail.admin import messages
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from . import payments, services
+from .formatting import session_when
+from .models import SessionStatus, Ticket, TicketStatus, WorkshopSession
+
+
+class CancelTicketForm(forms.Form):
+    refund = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Refund this seat's share of the payment",
+        help_text="Through Stripe, to the card or account that paid.",
+    )
+
+
+class MoveTicketForm(forms.Form):
+    session = forms.ModelChoiceField(
+        queryset=WorkshopSession.objects.none(),
+        label="Move to",
+        empty_label=None,
+    )
+
+    def __init__(self, *args, ticket: Ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["session"]
+        field.queryset = (
+            WorkshopSession.objects.filter(ends_at__gt=timezone.now())
+            .exclude(status__in=[SessionStatus.CANCELLED, SessionStatus.COMPLETED])
+            .exclude(pk=ticket.session_id)
+            .select_related("workshop")
+            .order_by("starts_at")
+        )
+        field.label_from_instance = lambda session: (
+            f"{session.workshop.title}: {session_when(session)}"
+            f" ({session.seats_left} free)"
+        )
+
+
+class TicketActionView(PermissionRequiredMixin, WagtailAdminTemplateMixin, FormView):
+    permission_required = "workshops.change_ticket"
+    template_name = "workshops/admin/ticket_action.html"
+    header_icon = "tag"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.ticket = get_object_or_404(
+            Ticket.objects.select_related("order", "session__workshop"),
+            pk=kwargs["pk"],
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_subtitle(self):
+        return f"{self.ticket.attendee_name}, order {self.ticket.order.reference}"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            ticket=self.ticket,
+            when=session_when(self.ticket.session),
+            is_valid=self.ticket.status == TicketStatus.VALID,
+            **kwargs,
+        )
+
+    def done(self):
+        return redirect(reverse("workshops_tickets:inspect", args=[self.ticket.pk]))
+
+
+class CancelTicketView(TicketActionView):
+    page_title = "Cancel ticket"
+    form_class = CancelTicketForm
+
+    def form_valid(self, form):
+        try:
+            services.ticket_cancel(
+                ticket_id=self.ticket.pk,
+                refund=form.cleaned_data["refund"],
+                user=self.request.user,
+            )
+        except services.TicketError as error:
+            messages.error(self.request, str(error))
+        except payments.PaymentsUnavailable as error:
+            messages.error(
+                self.request, f"Stripe refused the refund; nothing changed. ({error})"
+            )
+        else:
+            messages.success(self.request, "The ticket is cancelled and its seat free.")
+        return self.done()
+
+
+class MoveTicketView(TicketActionView):
+    page_title = "Move attendee"
+    form_class = MoveTicketForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "ticket": self.ticket}
+
+    def form_valid(self, form):
+        try:
+            services.ticket_move(
+                ticket_id=self.ticket.pk,
+                session_id=form.cleaned_data["session"].pk,
+                user=self.request.user,
+            )
+        except (services.TicketError, services.SessionBusy) as error:
+            form.add_error("session", str(error))
+            return self.form_invalid(form)
+        messages.success(self.request, "The attendee has been moved and told by email.")
+        return self.done()

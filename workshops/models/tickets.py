@@ -1,0 +1,305 @@
+"""Ticket types editors sell, and the orders and tickets buyers make."""
+
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from django.core import signing
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+
+# Letters and digits that cannot be mistaken for one another when read aloud.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+def new_order_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class TicketTypeQuerySet(models.QuerySet):
+    def on_sale(self, *, now: datetime | None = None):
+        now = now or timezone.now()
+        return self.filter(
+            Q(sale_starts_at__isnull=True) | Q(sale_starts_at__lte=now),
+            Q(sale_ends_at__isnull=True) | Q(sale_ends_at__gt=now),
+            active=True,
+        )
+
+
+class TicketType(models.Model):
+    """Something a buyer can choose at checkout: one seat, or a pack of seats."""
+
+    name = models.CharField(
+        max_length=100, help_text="As buyers see it: 'Standard seat', 'Team of five'."
+    )
+    description = models.CharField(
+        max_length=250,
+        blank=True,
+        help_text="One line under the name at checkout.",
+    )
+    price = models.DecimalField(
+        "price (USD)",
+        max_digits=8,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="For one ticket of this type, in US dollars.",
+    )
+    seats_per_ticket = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="How many people one ticket admits. A team pack might be 5.",
+    )
+    max_per_order = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="The most tickets of this type one order may hold.",
+    )
+    workshops = models.ManyToManyField(
+        "workshops.WorkshopPage",
+        related_name="ticket_types",
+        help_text="The workshops this ticket type is sold for.",
+    )
+    sale_starts_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: on sale from now."
+    )
+    sale_ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: on sale until the session starts."
+    )
+    active = models.BooleanField(
+        default=True, help_text="Untick to stop selling without deleting it."
+    )
+
+    objects = TicketTypeQuerySet.as_manager()
+
+    panels = [
+        FieldRowPanel([FieldPanel("name"), FieldPanel("price")]),
+        FieldPanel("description"),
+        FieldRowPanel([FieldPanel("seats_per_ticket"), FieldPanel("max_per_order")]),
+        FieldPanel("workshops"),
+        MultiFieldPanel(
+            [
+                FieldRowPanel(
+                    [FieldPanel("sale_starts_at"), FieldPanel("sale_ends_at")]
+                ),
+                FieldPanel("active"),
+            ],
+            heading="Sale window",
+        ),
+    ]
+
+    class Meta:
+        ordering = ["price", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (${self.price})"
+
+    def is_on_sale(self, *, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.active
+            and (self.sale_starts_at is None or self.sale_starts_at <= now)
+            and (self.sale_ends_at is None or now < self.sale_ends_at)
+        )
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting payment"
+    PROCESSING = "processing", "Payment processing"
+    PAID = "paid", "Paid"
+    EXPIRED = "expired", "Expired"
+    FAILED = "failed", "Payment failed"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
+
+
+class PaymentMethod(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    DEMO = "demo", "Demo (no payment)"
+    FREE = "free", "Free"
+
+
+class Order(models.Model):
+    """One checkout: a buyer, a session, some tickets, one payment."""
+
+    reference = models.CharField(
+        max_length=12, unique=True, default=new_order_reference
+    )
+    secret = models.CharField(max_length=32, default=new_secret, editable=False)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    session = models.ForeignKey(
+        "workshops.WorkshopSession", on_delete=models.PROTECT, related_name="orders"
+    )
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, related_name="orders"
+    )
+    quantity = models.PositiveSmallIntegerField()
+    unit_price = models.DecimalField(max_digits=8, decimal_places=2)
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+    buyer_name = models.CharField(max_length=200)
+    buyer_email = models.EmailField()
+    buyer_time_zone = models.CharField(max_length=64)
+    payment_method = models.CharField(
+        max_length=10, choices=PaymentMethod.choices, default=PaymentMethod.STRIPE
+    )
+    # Seats stay held until then; None while a payment is processing.
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    stripe_checkout_session_id = models.CharField(max_length=255, blank=True)
+    stripe_checkout_url = models.URLField(max_length=2000, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_amount = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["stripe_checkout_session_id"]),
+            models.Index(fields=["status", "hold_expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.reference}"
+
+    @property
+    def seats(self) -> int:
+        return self.quantity * self.ticket_type.seats_per_ticket
+
+    @property
+    def total_cents(self) -> int:
+        return int(self.total * 100)
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status in {OrderStatus.PAID, OrderStatus.REFUNDED}
+
+    @property
+    def token(self) -> str:
+        """The private part of the order's address: signed, and not guessable."""
+        return signing.Signer(salt=ORDER_SALT).sign_object(
+            [self.pk, self.secret], compress=True
+        )
+
+    @classmethod
+    def from_token(cls, token: str) -> "Order | None":
+        try:
+            pk, secret = signing.Signer(salt=ORDER_SALT).unsign_object(token)
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+        order = cls.objects.filter(pk=pk).select_related(
+            "session__workshop", "ticket_type"
+        )
+        order = order.first()
+        return order if order and secrets.compare_digest(order.secret, secret) else None
+
+
+class TicketStatus(models.TextChoices):
+    RESERVED = "reserved", "Reserved (awaiting payment)"
+    VALID = "valid", "Valid"
+    RELEASED = "released", "Released (not paid)"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TicketQuerySet(models.QuerySet):
+    def holding_seats(self, *, now: datetime | None = None):
+        """Tickets that occupy a seat: paid, or reserved by an unexpired hold."""
+        return self.filter(seat_holding_q(now=now))
+
+
+def seat_holding_q(*, now: datetime | None = None, prefix: str = "") -> Q:
+    """Tickets that occupy a seat; `prefix` reaches them through a relation."""
+    now = now or timezone.now()
+    return Q(**{f"{prefix}status": TicketStatus.VALID}) | Q(
+        Q(**{f"{prefix}order__status": OrderStatus.PROCESSING})
+        | Q(
+            **{
+                f"{prefix}order__status": OrderStatus.PENDING,
+                f"{prefix}order__hold_expires_at__gt": now,
+            }
+        ),
+        **{f"{prefix}status": TicketStatus.RESERVED},
+    )
+
+
+class Ticket(models.Model):
+    """One seat in one session, for one attendee."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
+    session = models.ForeignKey(
+        "workshops.WorkshopSession", on_delete=models.PROTECT, related_name="tickets"
+    )
+    attendee_name = models.CharField(max_length=200)
+    attendee_email = models.EmailField()
+    status = models.CharField(
+        max_length=20, choices=TicketStatus.choices, default=TicketStatus.RESERVED
+    )
+    secret = models.CharField(max_length=32, default=new_secret, editable=False)
+    refunded_amount = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0")
+    )
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "pk"]
+        indexes = [models.Index(fields=["session", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.attendee_name} ({self.order.reference})"
+
+    @property
+    def token(self) -> str:
+        """The private part of the ticket's manage link."""
+        return signing.Signer(salt=TICKET_SALT).sign_object(
+            [self.pk, self.secret], compress=True
+        )
+
+    @classmethod
+    def from_token(cls, token: str) -> "Ticket | None":
+        try:
+            pk, secret = signing.Signer(salt=TICKET_SALT).unsign_object(token)
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+        ticket = (
+            cls.objects.filter(pk=pk)
+            .select_related("order", "session__workshop")
+            .first()
+        )
+        return (
+            ticket if ticket and secrets.compare_digest(ticket.secret, secret) else None
+        )
+
+
+class StripeEvent(models.Model):
+    """A Stripe webhook event we have acted on; each is acted on once."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+ORDER_SALT = "workshops.order"
+TICKET_SALT = "workshops.ticket"

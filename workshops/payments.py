@@ -1,0 +1,208 @@
+"""Every call to Stripe goes through here, with the official `stripe` client.
+
+Services get plain data back (`CheckoutState`), never Stripe objects, so the rest
+of the code does not depend on the client's types. STRIPE_API_BASE points the
+client at another host: a local stand-in in the tests.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+
+import stripe
+from django.conf import settings
+from django.utils import timezone
+
+# Stripe refuses an expiry under 30 minutes and one of exactly 30 can fail at the
+# boundary by the time the request arrives.
+CHECKOUT_LIFETIME = timedelta(minutes=31)
+# Our hold outlives the Checkout Session a little, so a payment completed in its
+# last second still finds its seats while the webhook is on its way.
+HOLD_GRACE = timedelta(minutes=10)
+
+StripeError = stripe.StripeError
+SignatureVerificationError = stripe.SignatureVerificationError
+
+
+class PaymentsUnavailable(Exception):
+    """Stripe could not be reached or refused the request."""
+
+
+@dataclass(frozen=True)
+class CheckoutState:
+    """What we need to know about a Checkout Session, as Stripe says now."""
+
+    id: str
+    url: str
+    status: str  # open, complete, expired
+    payment_status: str  # paid, unpaid, no_payment_required
+    client_reference_id: str
+    payment_intent_id: str
+    payment_intent_status: str  # processing, succeeded, requires_payment_method...
+    expires_at: datetime | None
+
+    @property
+    def paid(self) -> bool:
+        return self.status == "complete" and self.payment_status in {
+            "paid",
+            "no_payment_required",
+        }
+
+    @property
+    def processing(self) -> bool:
+        return (
+            self.status == "complete"
+            and self.payment_status == "unpaid"
+            and self.payment_intent_status in {"processing", ""}
+        )
+
+    @property
+    def failed(self) -> bool:
+        return (
+            self.status == "complete"
+            and self.payment_status == "unpaid"
+            and self.payment_intent_status in {"requires_payment_method", "canceled"}
+        )
+
+    @property
+    def expired(self) -> bool:
+        return self.status == "expired"
+
+
+def demo_mode() -> bool:
+    """Without a Stripe key, checkout completes orders locally (DEBUG only)."""
+    return not settings.STRIPE_SECRET_KEY
+
+
+@cache
+def _client(api_key: str, api_base: str) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        api_key, base_addresses={"api": api_base}, max_network_retries=2
+    )
+
+
+def client() -> stripe.StripeClient:
+    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def checkout_session_create(
+    *,
+    reference: str,
+    product_name: str,
+    product_description: str,
+    unit_amount: Decimal,
+    quantity: int,
+    customer_email: str,
+    success_url: str,
+    cancel_url: str,
+    now: datetime | None = None,
+) -> CheckoutState:
+    """A Checkout Session for one order; the same order never gets two."""
+    expires_at = (now or timezone.now()) + CHECKOUT_LIFETIME
+    try:
+        session = client().v1.checkout.sessions.create(
+            {
+                "mode": "payment",
+                "line_items": [
+                    {
+                        "quantity": quantity,
+                        "price_data": {
+                            "currency": "usd",
+                            "unit_amount": to_cents(unit_amount),
+                            "product_data": {
+                                "name": product_name,
+                                "description": product_description,
+                            },
+                        },
+                    }
+                ],
+                "customer_email": customer_email,
+                "client_reference_id": reference,
+                "metadata": {"order": reference},
+                "payment_intent_data": {"metadata": {"order": reference}},
+                "expires_at": int(expires_at.timestamp()),
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+            # Our own key: a retried request (ours or the client's) returns the
+            # session already made instead of a second one.
+            {"idempotency_key": f"checkout-{reference}"},
+        )
+    except stripe.StripeError as error:
+        raise PaymentsUnavailable(str(error)) from error
+    return _state(session)
+
+
+def checkout_session_retrieve(session_id: str) -> CheckoutState:
+    try:
+        session = client().v1.checkout.sessions.retrieve(
+            session_id, {"expand": ["payment_intent"]}
+        )
+    except stripe.StripeError as error:
+        raise PaymentsUnavailable(str(error)) from error
+    return _state(session)
+
+
+def checkout_session_expire(session_id: str) -> CheckoutState:
+    """Close an open Checkout Session so it can no longer be paid."""
+    try:
+        session = client().v1.checkout.sessions.expire(session_id)
+    except stripe.InvalidRequestError:
+        # Already complete or expired: what it is now decides what we do.
+        return checkout_session_retrieve(session_id)
+    except stripe.StripeError as error:
+        raise PaymentsUnavailable(str(error)) from error
+    return _state(session)
+
+
+def refund_create(
+    *, payment_intent_id: str, amount: Decimal, idempotency_key: str, reason: str
+) -> str:
+    """Refund part or all of a payment; returns the refund's id."""
+    try:
+        refund = client().v1.refunds.create(
+            {
+                "payment_intent": payment_intent_id,
+                "amount": to_cents(amount),
+                "metadata": {"reason": reason},
+            },
+            {"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise PaymentsUnavailable(str(error)) from error
+    return refund.id
+
+
+def webhook_event(payload: bytes, signature: str) -> dict:
+    """The event Stripe signed, as plain data.
+
+    Raises SignatureVerificationError for a bad signature, ValueError for a body
+    that is not JSON.
+    """
+    event = client().construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    return event.to_dict()
+
+
+def _state(stripe_session) -> CheckoutState:
+    session = stripe_session.to_dict()
+    intent = session.get("payment_intent")
+    if isinstance(intent, str) or intent is None:
+        intent_id, intent_status = intent or "", ""
+    else:
+        intent_id, intent_status = intent.get("id", ""), intent.get("status", "")
+    expires_at = session.get("expires_at")
+    return CheckoutState(
+        id=session["id"],
+        url=session.get("url") or "",
+        status=session.get("status") or "",
+        payment_status=session.get("payment_status") or "",
+        client_reference_id=session.get("client_reference_id") or "",
+        payment_intent_id=intent_id,
+        payment_intent_status=intent_status,
+        expires_at=datetime.fromtimestamp(expires_at, tz=UTC) if expires_at else None,
+    )

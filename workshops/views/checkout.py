@@ -1,0 +1,234 @@
+"""Checkout: choose tickets, name the attendees, pay, and see the order."""
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import OperationalError, transaction
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .. import payments, services
+from ..forms import AttendeeFormSet, BuyerForm, TicketChoiceForm
+from ..models import Order, OrderStatus, PaymentMethod, TicketStatus, TicketType
+from ..selectors import public_sessions, with_seats_taken
+
+logger = logging.getLogger(__name__)
+
+HANDLED_EVENTS = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+}
+
+
+def book(request: HttpRequest, session_pk: int) -> HttpResponse:
+    """Choose tickets (step one), then name every attendee and pay (step two)."""
+    session = get_object_or_404(with_seats_taken(public_sessions()), pk=session_pk)
+    ticket_types = TicketType.objects.on_sale().filter(workshops=session.workshop)
+    context = {
+        "session": session,
+        "page": session.workshop,
+        "ticket_types": ticket_types,
+    }
+    if not session.is_bookable or not ticket_types:
+        # A POST here lost a race or a sale window: say so, and hold nothing.
+        status = 400 if request.method == "POST" else 200
+        return render(request, "workshops/book.html", context, status=status)
+
+    data = request.POST if request.method == "POST" else request.GET
+    choice = TicketChoiceForm(
+        data if "ticket_type" in data else None, ticket_types=ticket_types
+    )
+    context["choice"] = choice
+    if not choice.is_bound or not choice.is_valid():
+        return render(request, "workshops/book.html", context)
+
+    seats = choice.seats
+    context["total"] = (
+        choice.cleaned_data["ticket_type"].price * (choice.cleaned_data["quantity"])
+    )
+    if request.method == "POST":
+        buyer = BuyerForm(request.POST)
+        attendees = AttendeeFormSet(request.POST, prefix="attendee")
+    else:
+        buyer = BuyerForm(initial={"buyer_time_zone": session.time_zone})
+        attendees = AttendeeFormSet(prefix="attendee", initial=[{}] * seats)
+        attendees.extra = 0
+    context.update(buyer=buyer, attendees=attendees, seats=seats)
+    if request.method != "POST":
+        return render(request, "workshops/book.html", context)
+
+    if buyer.is_valid() and attendees.is_valid():
+        if len(attendees.forms) != seats:
+            attendees.non_form_errors().append(
+                f"Give a name and email address for all {seats} seats."
+            )
+        else:
+            try:
+                order = services.order_create(
+                    session_id=session.pk,
+                    ticket_type_id=choice.cleaned_data["ticket_type"].pk,
+                    quantity=choice.cleaned_data["quantity"],
+                    buyer_name=buyer.cleaned_data["buyer_name"],
+                    buyer_email=buyer.cleaned_data["buyer_email"],
+                    buyer_time_zone=buyer.cleaned_data["buyer_time_zone"],
+                    attendees=[
+                        services.Attendee(
+                            form.cleaned_data["name"], form.cleaned_data["email"]
+                        )
+                        for form in attendees.forms
+                    ],
+                )
+            except services.CheckoutError as error:
+                context["checkout_error"] = str(error)
+            else:
+                return start_payment(request, order)
+    return render(request, "workshops/book.html", context, status=400)
+
+
+def start_payment(request: HttpRequest, order: Order) -> HttpResponse:
+    order_page = reverse("workshops:order", args=[order.token])
+    if order.payment_method == PaymentMethod.FREE:
+        services.order_fulfil(order_id=order.pk, payment_method=PaymentMethod.FREE)
+        return redirect(order_page)
+    if order.payment_method == PaymentMethod.DEMO:
+        return redirect("workshops:order_demo_pay", token=order.token)
+    try:
+        url = services.order_start_payment(
+            order=order,
+            success_url=services.absolute(order_page)
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=services.absolute(
+                reverse("workshops:order_cancelled", args=[order.token])
+            ),
+        )
+    except payments.PaymentsUnavailable:
+        logger.exception("Stripe Checkout could not be started for %s", order)
+        services.order_release(order_id=order.pk, status=OrderStatus.FAILED)
+        return render(
+            request,
+            "workshops/payment_unavailable.html",
+            {"order": order, "page": order.session.workshop},
+            status=503,
+        )
+    return redirect(url)
+
+
+def _order_or_404(token: str) -> Order:
+    order = Order.from_token(token)
+    if order is None:
+        raise Http404("No such order")
+    return order
+
+
+def order_detail(request: HttpRequest, token: str) -> HttpResponse:
+    """The order's own page: Stripe returns buyers here after paying."""
+    order = _order_or_404(token)
+    if order.status in {OrderStatus.PENDING, OrderStatus.PROCESSING}:
+        try:
+            # The webhook may not have arrived yet: ask Stripe ourselves.
+            order = services.order_sync(order=order)
+        except payments.PaymentsUnavailable:
+            logger.warning("Could not confirm %s with Stripe yet", order)
+        except services.SessionBusy:
+            pass
+        order.refresh_from_db()
+    tickets = list(order.tickets.all())
+    return render(
+        request,
+        "workshops/order.html",
+        {
+            "order": order,
+            "refunded_for_lack_of_seats": order.status == OrderStatus.REFUNDED
+            and all(ticket.status == TicketStatus.RELEASED for ticket in tickets),
+            "page": order.session.workshop,
+            "session": order.session,
+            "tickets": [
+                (ticket, reverse("workshops:ticket", args=[ticket.token]))
+                for ticket in tickets
+            ],
+        },
+    )
+
+
+def order_cancelled(request: HttpRequest, token: str) -> HttpResponse:
+    """Where Stripe sends a buyer who goes back: keep paying, or free the seats."""
+    order = _order_or_404(token)
+    if request.method == "POST":
+        try:
+            services.order_abandon(order=order)
+        except payments.PaymentsUnavailable:
+            messages.error(
+                request, "We could not reach the payment provider. Try again."
+            )
+            return redirect("workshops:order_cancelled", token=token)
+        messages.success(request, "Your seats have been released.")
+        return redirect("workshops:order", token=token)
+    return render(
+        request,
+        "workshops/order_cancelled.html",
+        {"order": order, "page": order.session.workshop},
+    )
+
+
+def order_demo_pay(request: HttpRequest, token: str) -> HttpResponse:
+    """Demo mode's stand-in for Stripe Checkout: local runs without Stripe keys."""
+    if not (settings.DEBUG and payments.demo_mode()):
+        raise Http404("Demo payments are only available in a local run.")
+    order = _order_or_404(token)
+    if order.payment_method != PaymentMethod.DEMO:
+        raise Http404("This order is paid through Stripe.")
+    if request.method == "POST":
+        if request.POST.get("action") == "pay":
+            services.order_fulfil(order_id=order.pk, payment_method=PaymentMethod.DEMO)
+        else:
+            services.order_release(order_id=order.pk, status=OrderStatus.CANCELLED)
+        return redirect("workshops:order", token=token)
+    return render(
+        request,
+        "workshops/demo_pay.html",
+        {"order": order, "page": order.session.workshop},
+    )
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's events, as triggers only: the Checkout Session is fetched again."""
+    try:
+        event = payments.webhook_event(
+            request.body, request.headers.get("Stripe-Signature", "")
+        )
+    except (ValueError, payments.SignatureVerificationError):
+        return HttpResponseBadRequest("Invalid signature or payload")
+    if event.get("type") not in HANDLED_EVENTS:
+        return HttpResponse(status=200)
+    checkout = (event.get("data") or {}).get("object") or {}
+    order = (
+        Order.objects.filter(stripe_checkout_session_id=checkout.get("id") or "-")
+        .select_related("session__workshop", "ticket_type")
+        .first()
+    )
+    if order is None:
+        return HttpResponse(status=200)  # not ours, or long gone: nothing to do
+    try:
+        with transaction.atomic():
+            if services.stripe_event_first_time(
+                event_id=event["id"], event_type=event["type"]
+            ):
+                services.order_sync(order=order)
+    except (services.SessionBusy, OperationalError, payments.PaymentsUnavailable):
+        # Stripe retries for days; try again then rather than guess now.
+        logger.warning("Webhook %s deferred for %s", event.get("id"), order)
+        return HttpResponse(status=503)
+    return HttpResponse(status=200)

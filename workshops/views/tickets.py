@@ -1,0 +1,71 @@
+"""A ticket holder's private page: see the ticket, add it to a calendar, hand it on."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from .. import services
+from ..forms import AttendeeChangeForm
+from ..ical import session_ics
+from ..models import Ticket, TicketStatus
+from .calendar import calendar_response
+
+
+def _ticket_or_404(token: str) -> Ticket:
+    ticket = Ticket.from_token(token)
+    if ticket is None:
+        raise Http404("No such ticket")
+    return ticket
+
+
+def ticket_detail(request: HttpRequest, token: str) -> HttpResponse:
+    ticket = _ticket_or_404(token)
+    form = AttendeeChangeForm(
+        request.POST if request.method == "POST" else None,
+        initial={"name": ticket.attendee_name, "email": ticket.attendee_email},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.ticket_update_attendee(
+                ticket_id=ticket.pk,
+                name=form.cleaned_data["name"],
+                email=form.cleaned_data["email"],
+            )
+        except services.TicketError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "The attendee details are saved.")
+        return redirect("workshops:ticket", token=token)
+    return render(
+        request,
+        "workshops/ticket.html",
+        {
+            "ticket": ticket,
+            "session": ticket.session,
+            "page": ticket.session.workshop,
+            "form": form,
+            "is_valid": ticket.status == TicketStatus.VALID,
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+def ticket_calendar(request: HttpRequest, token: str) -> HttpResponse:
+    """The session as a calendar entry, with the private joining link."""
+    ticket = _ticket_or_404(token)
+    if ticket.status != TicketStatus.VALID:
+        raise Http404("This ticket is not valid")
+    session = ticket.session
+    body = session_ics(
+        session,
+        url=session.workshop.get_full_url(request),
+        meeting_url=session.meeting_url,
+    )
+    return calendar_response(
+        request,
+        body,
+        filename=f"{session.workshop.slug}-{session.date:%Y-%m-%d}.ics",
+        max_age=0,
+        attachment=True,
+        private=True,
+    )
