@@ -144,6 +144,22 @@ class UpcomingSessionsBlock(blocks.StructBlock):
         description = "The next public workshop dates from the schedule"
 
 
+class NewsletterSignupBlock(blocks.StructBlock):
+    """The newsletter sign-up form, placed in a page's body."""
+
+    heading = blocks.CharBlock(
+        default="Get Diversity Deep Dives by email",
+        max_length=120,
+        help_text="The lists, their descriptions and the consent text come from "
+        "Newsletter and Settings in the admin.",
+    )
+
+    class Meta:
+        icon = "mail"
+        template = "home/blocks/newsletter_signup.html"
+        description = "The sign-up form for your public mailing lists"
+
+
 RICH_TEXT_FEATURES = ["h2", "h3", "bold", "italic", "link", "document-link", "ol", "ul"]
 
 
@@ -168,6 +184,7 @@ class BaseStreamBlock(blocks.StreamBlock):
     testimonials = ChosenTestimonialsBlock()
     testimonials_by_tag = TestimonialsByTagBlock()
     upcoming_sessions = UpcomingSessionsBlock()
+    newsletter_signup = NewsletterSignupBlock()
 
 
 class SocialLinkBlock(blocks.StructBlock):

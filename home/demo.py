@@ -235,6 +235,7 @@ HOME_BODY = [
         "testimonials_by_tag",
         {"heading": "From conference teams", "tag": "conferences", "count": 3},
     ),
+    ("newsletter_signup", {"heading": "Get Diversity Deep Dives by email"}),
     (
         "faq",
         {

@@ -67,3 +67,10 @@ def test_every_demo_page_renders(client):
     for page in Page.objects.live().specific().filter(depth__gt=1):
         response = client.get(page.url)
         assert response.status_code == 200, page.url
+
+
+def test_the_home_page_offers_the_newsletter_in_its_body(client):
+    load_demo()
+    html = client.get("/").content.decode()
+    assert 'class="nl-signup nl-signup--home"' in html
+    assert 'name="source" value="home"' in html
