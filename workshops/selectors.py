@@ -65,24 +65,46 @@ def upcoming_sessions(
         )
         return sessions[:limit] if limit else sessions
     if workshop is not None:
-        sessions = WorkshopSession.objects.filter(workshop=workshop).select_related(
-            "workshop"
-        )
+        sessions = WorkshopSession.objects.filter(workshop=workshop)
     else:
-        sessions = public_sessions(under=under)
+        sessions = WorkshopSession.objects.filter(
+            workshop__in=public_workshops(under=under)
+        )
     sessions = (
         with_seats_taken(sessions, now=now)
         .filter(ends_at__gte=now)
         .exclude(status=SessionStatus.COMPLETED)
         .order_by("starts_at", "pk")
     )
-    return list(sessions[:limit] if limit else sessions)
+    return attach_workshops(
+        list(sessions[:limit] if limit else sessions),
+        {workshop.pk: workshop} if workshop is not None else None,
+    )
 
 
 def feed_sessions(*, now: datetime | None = None) -> list[WorkshopSession]:
     """Every public session from the recent past on, for the calendar feed."""
     since = (now or timezone.now()) - FEED_HISTORY
-    return list(public_sessions().filter(ends_at__gte=since).order_by("starts_at"))
+    sessions = WorkshopSession.objects.filter(
+        workshop__in=public_workshops(), ends_at__gte=since
+    ).order_by("starts_at")
+    return attach_workshops(list(sessions))
+
+
+def attach_workshops(
+    sessions: list[WorkshopSession],
+    workshops: dict[int, WorkshopPage] | None = None,
+) -> list[WorkshopSession]:
+    """Give each session its workshop page, one object per page, not per session.
+
+    A join would build a page object, body and all, for every session row.
+    """
+    if workshops is None:
+        ids = {session.workshop_id for session in sessions}
+        workshops = WorkshopPage.objects.defer("body").in_bulk(ids)
+    for session in sessions:
+        session.workshop = workshops[session.workshop_id]
+    return sessions
 
 
 @dataclass

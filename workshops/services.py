@@ -101,6 +101,8 @@ def order_create(
     ticket_type = TicketType.objects.filter(pk=ticket_type_id).first()
     if ticket_type is None or not ticket_type.is_on_sale(now=now):
         raise CheckoutError("That ticket type is not on sale now.")
+    if not ticket_type.workshops.filter(sessions=session_id).exists():
+        raise CheckoutError("That ticket type is not sold for this workshop.")
     if not 1 <= quantity <= ticket_type.max_per_order:
         raise CheckoutError(
             f"Choose between 1 and {ticket_type.max_per_order} tickets of this type."
@@ -111,8 +113,6 @@ def order_create(
 
     with transaction.atomic():
         session = lock_session(session_id)
-        if not ticket_type.workshops.filter(pk=session.workshop_id).exists():
-            raise CheckoutError("That ticket type is not sold for this workshop.")
         if not session.workshop.live or session.status not in {
             SessionStatus.SCHEDULED,
             SessionStatus.TENTATIVE,

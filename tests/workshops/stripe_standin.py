@@ -157,6 +157,9 @@ def start() -> tuple[StripeStandIn, ThreadingHTTPServer]:
     standin = StripeStandIn()
 
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as Stripe's API allows: the client reuses its connection.
+        protocol_version = "HTTP/1.1"
+
         def log_message(self, *args):  # keep test output quiet
             pass
 

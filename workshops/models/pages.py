@@ -4,6 +4,7 @@ import uuid
 import zoneinfo
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -24,8 +25,10 @@ from .tickets import Ticket
 DEFAULT_TIME_ZONE = "America/New_York"
 
 
-def available_time_zones() -> set[str]:
-    return zoneinfo.available_timezones()
+@cache
+def available_time_zones() -> frozenset[str]:
+    # zoneinfo walks the tz database's files on every call: once is enough.
+    return frozenset(zoneinfo.available_timezones())
 
 
 def validate_time_zone(value: str) -> None:
