@@ -228,3 +228,8 @@ def test_demo_and_free_orders_refund_nothing_through_stripe(stripe, paid_order):
     ticket = paid_order.tickets.first()
     services.ticket_cancel(ticket_id=ticket.pk, refund=True)
     assert not stripe.calls("POST", "/v1/refunds")
+
+
+def test_personal_pages_are_never_cached(client, paid_order, ticket):
+    for url in (f"/orders/{paid_order.token}/", f"/tickets/{ticket.token}/"):
+        assert "no-store" in client.get(url)["Cache-Control"]

@@ -13,6 +13,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -124,6 +125,9 @@ def start_payment(request: HttpRequest, order: Order) -> HttpResponse:
     return redirect(url)
 
 
+# Order and ticket pages carry a private token in their address: never cached.
+
+
 def _order_or_404(token: str) -> Order:
     order = Order.from_token(token)
     if order is None:
@@ -131,6 +135,7 @@ def _order_or_404(token: str) -> Order:
     return order
 
 
+@never_cache
 def order_detail(request: HttpRequest, token: str) -> HttpResponse:
     """The order's own page: Stripe returns buyers here after paying."""
     order = _order_or_404(token)
@@ -161,6 +166,7 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@never_cache
 def order_cancelled(request: HttpRequest, token: str) -> HttpResponse:
     """Where Stripe sends a buyer who goes back: keep paying, or free the seats."""
     order = _order_or_404(token)
@@ -181,6 +187,7 @@ def order_cancelled(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@never_cache
 def order_demo_pay(request: HttpRequest, token: str) -> HttpResponse:
     """Demo mode's stand-in for Stripe Checkout: local runs without Stripe keys."""
     if not (settings.DEBUG and payments.demo_mode()):

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 
 from .. import services
 from ..forms import AttendeeChangeForm
@@ -18,6 +19,7 @@ def _ticket_or_404(token: str) -> Ticket:
     return ticket
 
 
+@never_cache
 def ticket_detail(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _ticket_or_404(token)
     form = AttendeeChangeForm(
