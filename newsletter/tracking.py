@@ -4,6 +4,10 @@ Anymail normalises events across providers, but several of them (Postmark,
 Brevo, Mandrill, MailerSend) report soft and hard bounces alike as `bounced`.
 The raw event says which, so a small table per provider tells them apart; an
 SMTP reply code of 4xx is temporary whatever the provider.
+
+A deferral is not a bounce: the provider is still retrying, and some (Mailgun)
+report every retry of one message as a temporary failure. Only a provider that
+calls its deferral a soft bounce makes it count.
 """
 
 import enum
@@ -24,31 +28,41 @@ class Effect(enum.Enum):
     NONE = "none"
 
 
-# (field of the raw event, value) pairs that mark a soft bounce reported as
-# `bounced`; lower-cased before comparing.
+# (path to a field of the raw event, value) pairs that mark a soft bounce;
+# lower-cased before comparing.
 SOFT_BOUNCE_MARKERS = (
-    ("Type", "softbounce"),  # Postmark
-    ("event", "soft_bounce"),  # Brevo, Sendinblue, Mandrill
-    ("type", "activity.soft_bounced"),  # MailerSend
-    ("event", "soft bounce"),  # Mailtrap
+    (("Type",), "softbounce"),  # Postmark
+    (("event",), "soft_bounce"),  # Brevo, Sendinblue, Mandrill
+    (("type",), "activity.soft_bounced"),  # MailerSend
+    (("event",), "soft bounce"),  # Mailtrap, reported as a deferral
+    (("bounce", "bounceType"), "transient"),  # Amazon SES
 )
-TEMPORARY_SMTP_REPLY = re.compile(r"^\s*4\d\d\b|^\s*4\.\d+\.\d+")
+# The first SMTP reply code (452) or enhanced status code (4.2.2) in a reply,
+# wherever it starts: providers prefix it ("smtp; 452 ..."). Not inside a longer
+# number or a dotted address, so "10.4.5.6" is no status code.
+SMTP_STATUS = re.compile(r"(?<![\w.])([2-5])(?:\d\d|\.\d{1,3}\.\d{1,3})(?![\w.])")
 
 
-def _raw_field(event: AnymailTrackingEvent, name: str) -> str:
+def _raw_field(event: AnymailTrackingEvent, path: tuple[str, ...]) -> str:
     raw = event.esp_event
-    value = None
-    if hasattr(raw, "get"):
-        value = raw.get(name)
-        if value is None and isinstance(raw.get("event-data"), dict):
-            value = raw["event-data"].get(name)
-    return str(value or "").lower()
+    if hasattr(raw, "get") and path[0] not in raw:
+        # Mailgun wraps its event in "event-data".
+        raw = raw.get("event-data")
+    for name in path:
+        raw = raw.get(name) if hasattr(raw, "get") else None
+    return str(raw or "").lower()
 
 
-def _is_soft(event: AnymailTrackingEvent) -> bool:
-    if any(_raw_field(event, field) == value for field, value in SOFT_BOUNCE_MARKERS):
-        return True
-    return bool(TEMPORARY_SMTP_REPLY.match(event.mta_response or ""))
+def _marked_soft(event: AnymailTrackingEvent) -> bool:
+    """Whether the provider itself says this failure is temporary."""
+    return any(_raw_field(event, path) == value for path, value in SOFT_BOUNCE_MARKERS)
+
+
+def _temporary_reply(event: AnymailTrackingEvent) -> bool:
+    # The first code decides: a permanent 550 that quotes an earlier 421 is
+    # still permanent.
+    status = SMTP_STATUS.search(event.mta_response or "")
+    return status is not None and status.group(1) == "4"
 
 
 def effect_of(event: AnymailTrackingEvent) -> Effect:
@@ -59,11 +73,12 @@ def effect_of(event: AnymailTrackingEvent) -> Effect:
     if kind == EventType.UNSUBSCRIBED:
         return Effect.UNSUBSCRIBE
     if kind == EventType.BOUNCED:
-        return Effect.SOFT_BOUNCE if _is_soft(event) else Effect.HARD_BOUNCE
+        soft = _marked_soft(event) or _temporary_reply(event)
+        return Effect.SOFT_BOUNCE if soft else Effect.HARD_BOUNCE
     if kind == EventType.DEFERRED:
-        # A deferral is retried by the provider and is no bounce yet, unless the
-        # provider itself calls it a soft bounce (Mailtrap does).
-        return Effect.SOFT_BOUNCE if _is_soft(event) else Effect.NONE
+        # A deferral is retried by the provider and is no bounce yet, whatever
+        # its reply code, unless the provider itself calls it a soft bounce.
+        return Effect.SOFT_BOUNCE if _marked_soft(event) else Effect.NONE
     if kind == EventType.REJECTED:
         # The provider refused to send because of its own suppression list,
         # which remembers earlier bounces, complaints and unsubscribes.

@@ -6,6 +6,8 @@ import json
 
 import pytest
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason, tracking
+from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
+from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 
 from newsletter.models import (
     ConsentAction,
@@ -18,6 +20,7 @@ from newsletter.models import (
 )
 from newsletter.selectors import mailable_subscriptions
 from newsletter.services import subscribers_import
+from newsletter.tracking import Effect, effect_of
 from tests.newsletter.factories import SubscriberFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,9 +125,134 @@ def test_soft_bounces_are_counted_and_stop_mail_at_the_threshold(
 
 def test_a_delivery_resets_the_soft_bounce_count(lists, subscriber):
     send_event(event_id="s1", event_type=EventType.BOUNCED, mta_response="452 full")
+    subscriber.refresh_from_db()
+    assert subscriber.soft_bounce_count == 1
     send_event(event_id="d1", event_type=EventType.DELIVERED)
     subscriber.refresh_from_db()
     assert subscriber.soft_bounce_count == 0
+    assert anything_mailable(lists)
+
+
+@pytest.mark.parametrize(
+    ("mta_response", "effect"),
+    [
+        ("smtp; 452 4.2.2 Mailbox full", Effect.SOFT_BOUNCE),  # Amazon SES
+        ("smtp;452 4.2.2 Mailbox full", Effect.SOFT_BOUNCE),  # Postmark
+        ("452-4.2.2 The email account is over quota", Effect.SOFT_BOUNCE),
+        ("4.2.2 The email account is over quota", Effect.SOFT_BOUNCE),
+        ("Remote server said: 421 Try again later", Effect.SOFT_BOUNCE),
+        ("smtp; 550 5.1.1 User unknown", Effect.HARD_BOUNCE),
+        # A permanent reply that mentions a 4xx code or an address later on is
+        # still permanent: the first status code decides.
+        (
+            "550 5.7.1 Blocked; earlier 421 replies from 192.0.4.12.7",
+            Effect.HARD_BOUNCE,
+        ),
+        ("smtp; 554 5.7.1 Rejected for 10.4.5.6", Effect.HARD_BOUNCE),
+        ("", Effect.HARD_BOUNCE),
+    ],
+)
+def test_the_first_smtp_code_in_a_bounce_says_whether_it_is_temporary(
+    mta_response, effect
+):
+    event = AnymailTrackingEvent(
+        event_type=EventType.BOUNCED, mta_response=mta_response, recipient="a@b.c"
+    )
+    assert effect_of(event) is effect
+
+
+def ses_bounce(bounce_type: str, diagnostic: str | None, message_id: str) -> list:
+    """Amazon SES's bounce notification, normalised by anymail's own SES view."""
+    recipient = {"emailAddress": "ada@example.com", "action": "failed"}
+    if diagnostic is not None:
+        recipient["diagnosticCode"] = diagnostic
+    ses_event = {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": bounce_type,
+            "bounceSubType": "MailboxFull" if bounce_type == "Transient" else "General",
+            "bouncedRecipients": [recipient],
+            "timestamp": "2025-03-01T16:33:54.907Z",
+            "feedbackId": f"feedback-{message_id}",
+        },
+        "mail": {"messageId": message_id, "destination": ["ada@example.com"]},
+    }
+    sns_message = {
+        "MessageId": f"sns-{message_id}",
+        "Timestamp": "2025-03-01T16:34:00Z",
+    }
+    # The view's __init__ wants boto3, for confirming SNS subscriptions; the
+    # parsing used here needs nothing from it.
+    view = object.__new__(AmazonSESTrackingWebhookView)
+    return view.esp_to_anymail_events(ses_event, sns_message)
+
+
+@pytest.mark.parametrize(
+    "diagnostic", ["smtp; 452 4.2.2 Mailbox full", None], ids=["code", "no-code"]
+)
+def test_an_ses_transient_bounce_is_soft(lists, subscriber, diagnostic):
+    [event] = ses_bounce("Transient", diagnostic, "m1")
+    tracking.send(sender=object, event=event, esp_name="Amazon SES")
+    subscriber.refresh_from_db()
+    assert subscriber.soft_bounce_count == 1
+    assert not is_stopped(subscriber)
+    assert anything_mailable(lists)
+
+
+def test_an_ses_permanent_bounce_is_hard(lists, subscriber):
+    [event] = ses_bounce("Permanent", "smtp; 550 5.1.1 User unknown", "m2")
+    tracking.send(sender=object, event=event, esp_name="Amazon SES")
+    assert is_stopped(subscriber)
+    assert Suppression.objects.get().reason == SuppressionReason.HARD_BOUNCE
+
+
+def mailgun_temporary_failure(token: str):
+    """One retry of one message that Mailgun reports as a temporary failure."""
+    payload = {
+        "signature": {"timestamp": "1740846834", "token": token, "signature": "x"},
+        "event-data": {
+            "event": "failed",
+            "severity": "temporary",
+            "reason": "generic",
+            "recipient": "ada@example.com",
+            "timestamp": 1740846834.5,
+            "id": f"id-{token}",
+            "delivery-status": {
+                "attempt-no": 1,
+                "code": 452,
+                "message": "4.2.2 The email account is over quota.",
+                "description": "",
+                "retry-seconds": 600,
+            },
+            "message": {"headers": {"message-id": "one-message@example.com"}},
+        },
+    }
+    view = MailgunTrackingWebhookView(webhook_signing_key="unused")
+    return view.esp_to_anymail_event(payload)
+
+
+def test_retries_of_one_deferred_message_never_suppress(lists, subscriber, settings):
+    settings.NEWSLETTER_SOFT_BOUNCE_LIMIT = 3
+    for attempt in range(5):
+        event = mailgun_temporary_failure(f"retry-{attempt}")
+        assert event.event_type == EventType.DEFERRED
+        tracking.send(sender=object, event=event, esp_name="Mailgun")
+    subscriber.refresh_from_db()
+    assert subscriber.soft_bounce_count == 0
+    assert not is_stopped(subscriber)
+    assert anything_mailable(lists)
+
+
+def test_a_deferral_the_provider_calls_a_soft_bounce_counts(lists, subscriber):
+    # Mailtrap reports its soft bounces as deferrals, and says so in the event.
+    send_event(
+        event_id="t1",
+        event_type=EventType.DEFERRED,
+        esp_event={"event": "soft bounce"},
+        mta_response="452 4.2.2 Mailbox full",
+    )
+    subscriber.refresh_from_db()
+    assert subscriber.soft_bounce_count == 1
 
 
 def test_deferrals_and_opens_change_nothing(lists, subscriber):
