@@ -97,6 +97,13 @@ def is_suppressed(*, email: str) -> bool:
     return Suppression.objects.filter(email_hash=email_digest(email)).exists()
 
 
+# Suppressions that say nothing against the mailbox: a person erased at their
+# own request may come back through a form by confirming from their inbox. A
+# bounce, a complaint or an unsubscribe at the provider means the address gets
+# no mail from us again, confirmation requests included.
+CONFIRMABLE_SUPPRESSIONS = frozenset({SuppressionReason.ERASED})
+
+
 def _lock_or_create_subscriber(
     *, email: str, name: str, source: str
 ) -> tuple[Subscriber, bool]:
@@ -199,7 +206,9 @@ def subscriber_subscribe(
 
     Returns nothing on purpose: the caller must answer the same whether the
     address was new, pending, confirmed or suppressed. Lists with double opt-in,
-    and every list for a suppressed address, wait for a confirmation by email.
+    and every list for an erased address or for someone who unsubscribed from
+    any list before, wait for a confirmation by email. An address that bounced
+    or complained is left alone: no email, no record.
     """
     email = normalise_email(email)
     validate_email(email)
@@ -212,6 +221,9 @@ def subscriber_subscribe(
         raise ValidationError("Choose at least one list.")
     now = timezone.now()
     with transaction.atomic():
+        suppression = Suppression.objects.filter(email_hash=email_digest(email)).first()
+        if suppression and suppression.reason not in CONFIRMABLE_SUPPRESSIONS:
+            return
         text = consent_text_for(text=consent_text)
         subscriber, created = _lock_or_create_subscriber(
             email=email, name=name, source=origin.source
@@ -221,13 +233,17 @@ def subscriber_subscribe(
         if not created and name and not subscriber.name:
             subscriber.name = name
             subscriber.save(update_fields=["name", "updated_at"])
-        suppressed = Suppression.objects.filter(
-            email_hash=subscriber.email_hash
-        ).exists()
         existing = {
             subscription.mailing_list_id: subscription
             for subscription in subscriber.subscriptions.select_for_update()
         }
+        # A form can be filled in by anyone: someone who once left a list must
+        # confirm from their inbox before any list mails them again, even a
+        # list without double opt-in.
+        must_confirm = suppression is not None or any(
+            subscription.status == SubscriptionStatus.UNSUBSCRIBED
+            for subscription in existing.values()
+        )
         to_confirm: list[MailingList] = []
         subscribed: list[MailingList] = []
         records = []
@@ -238,7 +254,7 @@ def subscriber_subscribe(
             if subscription.pk and subscription.status == SubscriptionStatus.CONFIRMED:
                 continue
             subscription.consent_text = text
-            if mailing_list.double_opt_in or suppressed:
+            if mailing_list.double_opt_in or must_confirm:
                 subscription.status = SubscriptionStatus.PENDING
                 to_confirm.append(mailing_list)
                 action = ConsentAction.REQUESTED

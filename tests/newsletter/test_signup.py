@@ -15,13 +15,21 @@ from newsletter.models import (
     SuppressionReason,
     email_digest,
 )
-from newsletter.services import Origin, suppression_add
+from newsletter.services import Origin, subscriber_erase, suppression_add
 from tests.newsletter.conftest import links_in, signup_form_fields
-from tests.newsletter.factories import NewsletterSignupPageFactory
+from tests.newsletter.factories import (
+    NewsletterSignupPageFactory,
+    SubscriberFactory,
+    SubscriptionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0"
+
+
+def statuses_of(subscriber) -> dict[str, str]:
+    return dict(subscriber.subscriptions.values_list("mailing_list__name", "status"))
 
 
 def sign_up(client, chosen, *, page="/", ip="203.0.113.7", **overrides):
@@ -150,15 +158,12 @@ def test_a_list_without_double_opt_in_subscribes_at_once(
     assert welcome.subject == "Welcome to Instant"
 
 
-def test_a_suppressed_address_must_confirm_even_without_double_opt_in(
+def test_an_erased_address_may_come_back_by_confirming_even_without_double_opt_in(
     client, home_page, lists, commit
 ):
     instant = MailingList.objects.create(name="Instant", double_opt_in=False)
-    suppression_add(
-        email="ada@example.com",
-        reason=SuppressionReason.COMPLAINT,
-        origin=Origin(source="provider"),
-    )
+    subscriber_erase(subscriber=SubscriberFactory(email="ada@example.com"))
+    assert Suppression.objects.get().reason == SuppressionReason.ERASED
     with commit():
         sign_up(client, [instant])
     assert Subscription.objects.get().status == SubscriptionStatus.PENDING
@@ -172,6 +177,87 @@ def test_a_suppressed_address_must_confirm_even_without_double_opt_in(
     assert ConsentRecord.objects.filter(
         action=ConsentAction.SUPPRESSION_LIFTED
     ).exists()
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        SuppressionReason.COMPLAINT,
+        SuppressionReason.HARD_BOUNCE,
+        SuppressionReason.SOFT_BOUNCES,
+        SuppressionReason.PROVIDER_UNSUBSCRIBE,
+    ],
+)
+def test_an_address_that_bounced_or_complained_is_never_mailed_again(
+    client, home_page, lists, commit, reason
+):
+    instant = MailingList.objects.create(name="Instant", double_opt_in=False)
+    known = SubscriberFactory(email="ada@example.com")
+    SubscriptionFactory(subscriber=known, mailing_list=lists[0])
+    suppression_add(
+        email="ada@example.com", reason=reason, origin=Origin(source="provider")
+    )
+    suppression_add(
+        email="gone@example.com", reason=reason, origin=Origin(source="provider")
+    )
+    history = ConsentRecord.objects.count()
+    with commit():
+        answers = [
+            sign_up(client, [*lists, instant], email="ada@example.com"),
+            sign_up(client, [*lists, instant], email="gone@example.com"),
+            sign_up(client, [*lists, instant], email="new@example.com"),
+        ]
+    # Whoever typed the address learns nothing: the answer is the same as for
+    # a new address...
+    assert {(r.status_code, r["Location"]) for r in answers} == {
+        (302, "/newsletter/subscribe/thanks/")
+    }
+    # ...but only the new address is written to.
+    assert mail.outbox
+    assert {tuple(m.to) for m in mail.outbox} == {("new@example.com",)}
+    assert set(statuses_of(known).values()) == {SubscriptionStatus.UNSUBSCRIBED}
+    assert not Subscriber.objects.filter(email="gone@example.com").exists()
+    assert (
+        ConsentRecord.objects.exclude(subscriber__email="new@example.com").count()
+        == history
+    )
+
+
+def test_someone_who_unsubscribed_must_confirm_to_come_back_without_double_opt_in(
+    client, home_page, lists, commit
+):
+    instant = MailingList.objects.create(name="Instant", double_opt_in=False)
+    ada = SubscriberFactory(email="ada@example.com")
+    SubscriptionFactory(
+        subscriber=ada, mailing_list=instant, status=SubscriptionStatus.UNSUBSCRIBED
+    )
+    with commit():
+        # Anyone may type her address into the form.
+        response = sign_up(client, [instant])
+    assert response.status_code == 302
+    assert statuses_of(ada) == {"Instant": SubscriptionStatus.PENDING}
+    assert ConsentRecord.objects.get().action == ConsentAction.REQUESTED
+    [confirmation] = mail.outbox
+    assert confirmation.subject == "Please confirm your subscription"
+    confirm_url = next(u for u in links_in(confirmation.body) if "/confirm/" in u)
+    with commit():
+        client.post(confirm_url)
+    assert statuses_of(ada) == {"Instant": SubscriptionStatus.CONFIRMED}
+
+
+def test_someone_who_unsubscribed_must_confirm_a_list_they_never_had(
+    client, home_page, lists, commit
+):
+    instant = MailingList.objects.create(name="Instant", double_opt_in=False)
+    ada = SubscriberFactory(email="ada@example.com")
+    SubscriptionFactory(
+        subscriber=ada, mailing_list=lists[0], status=SubscriptionStatus.UNSUBSCRIBED
+    )
+    with commit():
+        sign_up(client, [instant])
+    assert statuses_of(ada)["Instant"] == SubscriptionStatus.PENDING
+    [confirmation] = mail.outbox
+    assert confirmation.subject == "Please confirm your subscription"
 
 
 def test_a_form_never_renames_a_known_subscriber(client, home_page, lists, commit):
