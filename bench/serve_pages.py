@@ -146,6 +146,7 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
             "STRIPE_SECRET_KEY": "sk_test_bench",
             "STRIPE_WEBHOOK_SECRET": "whsec_bench",
+            "ANYMAIL_WEBHOOK_SECRET": "bench:secret",
         }
 
         def manage(*command: str) -> None:

@@ -148,7 +148,7 @@ class NewsletterSignupBlock(blocks.StructBlock):
     """The newsletter sign-up form, placed in a page's body."""
 
     heading = blocks.CharBlock(
-        default="Get Diversity Deep Dives by email",
+        default="Get our newsletter by email",
         max_length=120,
         help_text="The lists, their descriptions and the consent text come from "
         "Newsletter and Settings in the admin.",

@@ -13,7 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from wagtail.models import Site
 
 from .models import SiteSettings
@@ -50,10 +51,12 @@ def render_templated_email(
 ) -> EmailMultiAlternatives:
     """Render the three templates of `template` into a message, without sending it."""
     full_context = {**email_context(site=site), **(context or {})}
-    # A subject is one line: collapsing whitespace keeps a stray newline in a
-    # template from becoming a header injection error.
+    # A subject is plain text (no HTML escaping: "Q&A" stays "Q&A") on one
+    # line: collapsing whitespace keeps a stray newline in a template from
+    # becoming a header injection error.
+    subject_template = get_template(f"{template}_subject.txt").template
     subject = " ".join(
-        render_to_string(f"{template}_subject.txt", full_context).split()
+        subject_template.render(Context(full_context, autoescape=False)).split()
     )
     message = EmailMultiAlternatives(
         subject=subject,

@@ -141,7 +141,8 @@ class SiteSettings(BaseSiteSetting):
         related_name="+",
         verbose_name="W-9 document",
         help_text="Your signed W-9, which US group buyers often ask for with an "
-        "invoice. Linked from the footer.",
+        "invoice. Sent on request, never linked from the site: a sole trader's "
+        "W-9 carries their taxpayer number.",
     )
     social_links = StreamField(
         [("link", SocialLinkBlock())],

@@ -1,4 +1,4 @@
-"""Admin forms for workshop pages."""
+"""Forms: the workshop pages' admin forms, and checkout and ticket forms."""
 
 import calendar
 
@@ -47,6 +47,35 @@ class ScheduleIndexPageForm(WagtailAdminPageForm):
     )
 
 
+class WorkshopPageForm(WagtailAdminPageForm):
+    """Sessions that sold tickets are cancelled, never removed from the page."""
+
+    def clean(self):
+        cleaned = super().clean()
+        sessions = self.formsets.get("sessions")
+        if sessions is None or not self.instance.pk or not sessions.is_valid():
+            return cleaned
+        kept = {
+            form.instance.pk
+            for form in sessions.forms
+            if form.instance.pk and form not in sessions.deleted_forms
+        }
+        sold = (
+            self.instance.sessions.model.objects.filter(
+                workshop=self.instance, tickets__isnull=False
+            )
+            .exclude(pk__in=kept)
+            .distinct()
+        )
+        for session in sold:
+            self.add_error(
+                None,
+                f"The session on {session.date:%-d %B %Y} has tickets, so it cannot "
+                "be removed: set its status to Cancelled instead.",
+            )
+        return cleaned
+
+
 class PublicForm(forms.Form):
     """A form on the public site: labels without a trailing colon."""
 
@@ -65,7 +94,7 @@ class PersonNameField(forms.CharField):
     def clean(self, value):
         value = super().clean(value)
         if any(ord(char) < 32 or ord(char) == 127 for char in value):
-            raise forms.ValidationError("Use letters and spaces only, on one line.")
+            raise forms.ValidationError("Write the name on one line.")
         return value
 
 

@@ -42,7 +42,7 @@ def session_event(
         end=end,
         summary=event_summary(session),
         description=event_description(session, url=url, meeting_url=meeting_url),
-        location=meeting_url
+        location=(meeting_url if not session.is_cancelled else "")
         or (f"Online ({workshop.platform})" if workshop.platform else "Online"),
         url=url,
         status=event_status(session),
@@ -124,6 +124,13 @@ def session_ics(
     """
     event = session_event(session, url=url, meeting_url=meeting_url)
     return calendar_for([event], method=method).to_ical()
+
+
+def session_cancel_ics(session: WorkshopSession, *, url: str) -> bytes:
+    """Withdraw a session from one person's calendar (moved to another date)."""
+    event = session_event(session, url=url)
+    event["STATUS"] = "CANCELLED"
+    return calendar_for([event], method="CANCEL").to_ical()
 
 
 def sessions_ics(

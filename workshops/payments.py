@@ -75,10 +75,18 @@ def demo_mode() -> bool:
     return not settings.STRIPE_SECRET_KEY
 
 
+# Short, so a slow Stripe never holds a request (or a row lock in a refund)
+# for long; the client's default is 80 seconds. Retries reuse the idempotency key.
+STRIPE_TIMEOUT = 10
+
+
 @cache
 def _client(api_key: str, api_base: str) -> stripe.StripeClient:
     return stripe.StripeClient(
-        api_key, base_addresses={"api": api_base}, max_network_retries=2
+        api_key,
+        base_addresses={"api": api_base},
+        max_network_retries=2,
+        http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT),
     )
 
 
@@ -129,8 +137,9 @@ def checkout_session_create(
                 "success_url": success_url,
                 "cancel_url": cancel_url,
             },
-            # Our own key: a retried request (ours or the client's) returns the
-            # session already made instead of a second one.
+            # Our own key: when the client retries after a network error, Stripe
+            # returns the session it already made instead of a second one. (The
+            # client's random default would differ on each of our calls.)
             {"idempotency_key": f"checkout-{reference}"},
         )
     except stripe.StripeError as error:

@@ -10,7 +10,7 @@ the success page, whichever comes first, fulfil an order exactly once.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
@@ -22,7 +22,7 @@ from wagtail.log_actions import log
 from home.email import Attachment, send_templated_email
 
 from . import payments
-from .ical import session_ics
+from .ical import session_cancel_ics, session_ics
 from .models import (
     Order,
     OrderStatus,
@@ -35,6 +35,7 @@ from .models import (
     WorkshopSession,
     available_time_zones,
 )
+from .models.tickets import new_secret
 
 LOCK_TIMEOUT = "5s"
 CENT = Decimal("0.01")
@@ -118,8 +119,8 @@ def order_create(
             SessionStatus.TENTATIVE,
         }:
             raise CheckoutError("This session is not open for booking.")
-        if session.local_end <= now:
-            raise CheckoutError("This session has already taken place.")
+        if session.local_start <= now:
+            raise CheckoutError("Booking for this session has closed: it has begun.")
         left = session.effective_capacity - seats_taken(session.pk, now=now)
         if seats > left:
             raise CheckoutError(
@@ -188,15 +189,24 @@ def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> s
     return state.url
 
 
-def order_sync(*, order: Order, state: payments.CheckoutState | None = None) -> Order:
+def order_sync(
+    *,
+    order: Order,
+    state: payments.CheckoutState | None = None,
+    checkout_session_id: str = "",
+) -> Order:
     """Bring an order in line with what Stripe says of its Checkout Session now."""
-    if not order.stripe_checkout_session_id:
+    checkout_session_id = checkout_session_id or order.stripe_checkout_session_id
+    if not checkout_session_id:
         return order
-    state = state or payments.checkout_session_retrieve(
-        order.stripe_checkout_session_id
-    )
+    state = state or payments.checkout_session_retrieve(checkout_session_id)
     if state.client_reference_id != order.reference:
         return order
+    if not order.stripe_checkout_session_id:
+        # Stripe made the session but our note of it was lost (a crash between
+        # Stripe's answer and our update): keep it now.
+        Order.objects.filter(pk=order.pk).update(stripe_checkout_session_id=state.id)
+        order.stripe_checkout_session_id = state.id
     if state.paid:
         return order_fulfil(
             order_id=order.pk,
@@ -225,7 +235,12 @@ def order_fulfil(
     now = now or timezone.now()
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status in {OrderStatus.PAID, OrderStatus.REFUNDED}:
+        # Once paid, always settled: a late or repeated trigger (an ACH event out
+        # of order, a second click) must not revive an order staff cancelled.
+        if order.paid_at is not None or order.status in {
+            OrderStatus.PAID,
+            OrderStatus.REFUNDED,
+        }:
             return order
         hold_kept = order.status == OrderStatus.PROCESSING or (
             order.status == OrderStatus.PENDING
@@ -293,10 +308,46 @@ def order_abandon(*, order: Order) -> Order:
     return order_release(order_id=order.pk, status=OrderStatus.CANCELLED)
 
 
-def stripe_event_first_time(*, event_id: str, event_type: str) -> bool:
+def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Settle orders whose webhook never came: ask Stripe, as the success page does.
+
+    For a scheduled job (`manage.py reconcile_orders`): lapsed holds whose Checkout
+    Session is still open are closed at Stripe first, so they cannot be paid
+    after their seats are gone; payments still processing after a day are
+    looked up again.
+    """
+    now = now or timezone.now()
+    counts = {"checked": 0, "changed": 0, "unreachable": 0}
+    lapsed = Order.objects.filter(status=OrderStatus.PENDING, hold_expires_at__lt=now)
+    slow = Order.objects.filter(
+        status=OrderStatus.PROCESSING, updated_at__lt=now - timedelta(days=1)
+    )
+    for order in [*lapsed, *slow]:
+        counts["checked"] += 1
+        before = order.status
+        try:
+            if order.status == OrderStatus.PENDING and order.stripe_checkout_session_id:
+                order = order_sync(
+                    order=order,
+                    state=payments.checkout_session_expire(
+                        order.stripe_checkout_session_id
+                    ),
+                )
+            elif order.status == OrderStatus.PENDING:
+                order = order_release(order_id=order.pk, status=OrderStatus.EXPIRED)
+            else:
+                order = order_sync(order=order)
+        except (payments.PaymentsUnavailable, SessionBusy):
+            counts["unreachable"] += 1
+            continue
+        counts["changed"] += order.status != before
+    return counts
+
+
+def stripe_event_first_time(*, event_id: str, event_type: str, order: Order) -> bool:
     """Record a webhook event; False when it has been handled before."""
     _, created = StripeEvent.objects.get_or_create(
-        event_id=event_id, defaults={"type": event_type}
+        event_id=event_id, defaults={"type": event_type, "order": order}
     )
     return created
 
@@ -308,7 +359,7 @@ def ticket_cancel(*, ticket_id: int, refund: bool, user=None) -> Ticket:
         order = Order.objects.select_for_update().get(pk=ticket.order_id)
         if ticket.status != TicketStatus.VALID:
             raise TicketError("Only a valid ticket can be cancelled.")
-        amount = _refund_share(order) if refund else Decimal("0")
+        amount = ticket_price(order, ticket) if refund else Decimal("0")
         if amount and order.payment_method == PaymentMethod.STRIPE:
             ticket.stripe_refund_id = payments.refund_create(
                 payment_intent_id=order.stripe_payment_intent_id,
@@ -351,16 +402,31 @@ def ticket_move(*, ticket_id: int, session_id: int, user=None) -> Ticket:
         now = timezone.now()
         if seats_taken(session.pk, now=now) >= session.effective_capacity:
             raise TicketError("That session has no free seat.")
-        old_session_id = ticket.session_id
+        old_session = ticket.session
         ticket.session = session
         ticket.save()
         log(
             ticket,
             "workshops.ticket.moved",
             user=user,
-            data={"from": old_session_id, "to": session.pk},
+            data={"from": old_session.pk, "to": session.pk},
         )
-        _send_ticket(ticket, template="workshops/emails/ticket_moved")
+        # The old entry is withdrawn from the attendee's calendar (same UID,
+        # METHOD:CANCEL) and the new one added, so they never hold both.
+        _send_ticket(
+            ticket,
+            template="workshops/emails/ticket_moved",
+            extra_attachments=[
+                Attachment(
+                    filename=f"cancelled-{old_session.date:%Y-%m-%d}.ics",
+                    content=session_cancel_ics(
+                        old_session, url=old_session.workshop.full_url
+                    ),
+                    mimetype="text/calendar",
+                )
+            ],
+            context={"old_session": old_session},
+        )
     return ticket
 
 
@@ -371,24 +437,40 @@ def ticket_update_attendee(*, ticket_id: int, name: str, email: str) -> Ticket:
         if ticket.status != TicketStatus.VALID:
             raise TicketError("This ticket can no longer be changed.")
         new_holder = email.lower() != ticket.attendee_email.lower()
-        changes = {"name": [ticket.attendee_name, name]}
+        previous = Attendee(ticket.attendee_name, ticket.attendee_email)
+        changes = {"name": [ticket.attendee_name, name], "new_holder": new_holder}
         ticket.attendee_name, ticket.attendee_email = name, email
+        if new_holder:
+            # The seat changes hands: the old private link, and with it the
+            # joining link and the right to hand the seat on, stop working.
+            ticket.secret = new_secret()
         ticket.save()
         log(ticket, "workshops.ticket.attendee_changed", data=changes)
         if new_holder:
             _send_ticket(ticket, template="workshops/emails/ticket_issued")
+            send_templated_email(
+                template="workshops/emails/ticket_handed_over",
+                to=[previous.email],
+                context={
+                    "ticket": ticket,
+                    "previous": previous,
+                    "session": ticket.session,
+                },
+            )
     return ticket
 
 
-def _refund_share(order: Order) -> Decimal:
-    """One seat's share of what was paid; the last seat takes the odd cents."""
+def ticket_price(order: Order, ticket: Ticket) -> Decimal:
+    """What one seat cost: an equal share, the first seat taking the odd cents.
+
+    Fixed per ticket, so refunds add up to the total whatever the order in which
+    seats are cancelled, and with or without a refund.
+    """
     if order.total <= 0:
         return Decimal("0")
-    remaining = order.total - order.refunded_amount
-    valid = order.tickets.filter(status=TicketStatus.VALID).count()
-    if valid <= 1:
-        return remaining
-    return (order.total / order.seats).quantize(CENT, rounding=ROUND_DOWN)
+    share = (order.total / order.seats).quantize(CENT, rounding=ROUND_DOWN)
+    first = order.tickets.order_by("pk").values_list("pk", flat=True).first()
+    return share + (order.total - share * order.seats if ticket.pk == first else 0)
 
 
 def _refund_unseatable(order: Order, *, payment_intent_id: str) -> Order:
@@ -457,7 +539,13 @@ def _send_confirmation(order: Order) -> None:
             _send_ticket(ticket, template="workshops/emails/ticket_issued")
 
 
-def _send_ticket(ticket: Ticket, *, template: str) -> None:
+def _send_ticket(
+    ticket: Ticket,
+    *,
+    template: str,
+    extra_attachments: Sequence[Attachment] = (),
+    context: dict | None = None,
+) -> None:
     send_templated_email(
         template=template,
         to=[ticket.attendee_email],
@@ -466,6 +554,7 @@ def _send_ticket(ticket: Ticket, *, template: str) -> None:
             "order": ticket.order,
             "session": ticket.session,
             "ticket_url": ticket_url(ticket),
+            **(context or {}),
         },
-        attachments=[_calendar_attachment(ticket.session)],
+        attachments=[_calendar_attachment(ticket.session), *extra_attachments],
     )

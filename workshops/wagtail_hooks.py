@@ -1,8 +1,10 @@
 from django.db.models import Count, Q
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from laces.components import Component
 from wagtail import hooks
+from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import HistoryView, IndexView, InspectView
@@ -13,6 +15,8 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
+
+from home.exports import csv_safe
 
 from .admin_views import CancelTicketView, MoveTicketView
 from .formatting import session_when
@@ -35,6 +39,20 @@ LOG_ACTIONS = {
     "workshops.ticket.moved": "Attendee moved to another session",
     "workshops.ticket.attendee_changed": "Attendee details changed",
 }
+
+
+@hooks.register("before_delete_page")
+def keep_pages_with_sold_sessions(request, page):
+    """A page whose sessions sold tickets stays: its buyers' records need it."""
+    sold = Ticket.objects.filter(session__workshop__path__startswith=page.path).exists()
+    if sold:
+        messages.error(
+            request,
+            f"“{page.title}” has sessions with tickets, so it cannot be deleted. "
+            "Cancel the sessions, or unpublish the page instead.",
+        )
+        return redirect("wagtailadmin_pages:edit", page.pk)
+    return None
 
 
 @hooks.register("register_log_actions")
@@ -87,12 +105,18 @@ class OrderFilterSet(WagtailFilterSet):
         fields = ["status", "payment_method", "session"]
 
 
+class OrderIndexView(IndexView):
+    # Names and addresses come from the public booking form.
+    custom_field_preprocess = csv_safe("buyer_name", "buyer_email")
+
+
 class OrderViewSet(ModelViewSet):
     model = Order
     icon = "form"
     menu_label = "Orders"
     url_prefix = "workshops/orders"
     url_namespace = "workshops_orders"
+    index_view_class = OrderIndexView
     inspect_view_enabled = True
     history_view_class = SalesHistoryView
     copy_view_enabled = False
@@ -148,6 +172,8 @@ class TicketFilterSet(WagtailFilterSet):
 
 
 class TicketIndexView(IndexView):
+    custom_field_preprocess = csv_safe("attendee_name", "attendee_email")
+
     def get_queryset(self):
         return super().get_queryset().select_related("order", "session__workshop")
 

@@ -25,3 +25,5 @@ TEMPLATES[0]["DIRS"].append(BASE_DIR / "tests" / "templates")
 STRIPE_SECRET_KEY = "sk_test_standin"  # noqa: S105
 STRIPE_WEBHOOK_SECRET = "whsec_test_standin"  # noqa: S105
 STRIPE_API_BASE = "http://127.0.0.1:9"
+# Provider tracking webhooks are authenticated, as production requires (home.E001).
+ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": "tracking:test-secret"}

@@ -37,6 +37,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "STATIC_ROOT": str(tmp_path / "static"),
         "STRIPE_SECRET_KEY": "sk_live_example",
         "STRIPE_WEBHOOK_SECRET": "whsec_example",
+        "ANYMAIL_WEBHOOK_SECRET": "tracking:example-secret",
     }
 
 
@@ -60,6 +61,13 @@ def test_production_refuses_demo_checkout(production_env):
     result = manage("check", env=production_env)
     assert result.returncode != 0
     assert "workshops.E001" in result.stderr
+
+
+def test_production_refuses_unauthenticated_tracking_webhooks(production_env):
+    del production_env["ANYMAIL_WEBHOOK_SECRET"]
+    result = manage("check", env=production_env)
+    assert result.returncode != 0
+    assert "home.E001" in result.stderr
 
 
 def test_check_deploy_is_clean(production_env):

@@ -79,3 +79,13 @@ class BrokenBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("mail server down")
+
+
+def test_subjects_are_plain_text_not_html(home_page, commit):
+    with commit():
+        send_templated_email(
+            template="emails/reminder",
+            to=["ada@example.com"],
+            context={"name": "Ada", "session_name": "Q&A <live>"},
+        )
+    assert mail.outbox[0].subject == "Your seat on Q&A <live> is saved"

@@ -176,3 +176,19 @@ def test_a_free_ticket_needs_no_payment(client, stripe, session, mailoutbox, wor
     assert order.status == OrderStatus.PAID
     assert response["Location"] == f"/orders/{order.token}/"
     assert not stripe.requests
+
+
+def test_booking_closes_when_the_session_begins(client, stripe, workshop, seat):
+    from datetime import time as clock
+
+    now = timezone.localtime(timezone.now(), timezone.get_fixed_timezone(0))
+    begun = WorkshopSessionFactory(
+        workshop=workshop,
+        date=now.date(),
+        start_time=clock(0, 0),
+        end_time=clock(23, 59),
+        time_zone="UTC",
+    )
+    response = client.post(f"/book/{begun.pk}/", checkout_form(seat))
+    assert response.status_code == 400
+    assert not Order.objects.exists()

@@ -154,3 +154,31 @@ def test_query_count_does_not_grow_with_sessions_or_testimonials(
     populate(workshop, sessions=57, testimonials=57)
     many = count_queries(client, url)
     assert many == few, f"{few} queries with 3 sessions, {many} with 60"
+
+
+def test_a_preview_shows_unsaved_and_edited_sessions_uncached(rf, workshop):
+    from django.template.loader import render_to_string
+
+    from workshops.models import WorkshopSession
+
+    saved = WorkshopSessionFactory(workshop=workshop, audience_label="Live label")
+    request = rf.get("/")
+    render_to_string(
+        "workshops/includes/session.html", {"session": saved, "request": request}
+    )  # the live card is now cached
+    request.is_preview = True
+    saved.audience_label = "Edited, not saved"
+    unsaved = WorkshopSession(
+        workshop=workshop,
+        date=saved.date,
+        start_time=time(9),
+        end_time=time(11),
+        time_zone="Europe/London",
+        audience_label="Brand new",
+    )
+    for session, label in ((saved, "Edited, not saved"), (unsaved, "Brand new")):
+        html = render_to_string(
+            "workshops/includes/session.html",
+            {"session": session, "request": request},
+        )
+        assert label in html

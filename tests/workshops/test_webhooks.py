@@ -293,3 +293,30 @@ def test_leaving_stripe_checkout_lets_the_buyer_release_the_seats(
 
 def test_an_altered_order_link_finds_nothing(client, order):
     assert client.get(f"/orders/{order.token[:-2]}xx/").status_code == 404
+
+
+def test_an_order_that_lost_its_session_id_is_found_by_its_reference(
+    client, stripe, order
+):
+    checkout_id = order.stripe_checkout_session_id
+    Order.objects.filter(pk=order.pk).update(stripe_checkout_session_id="")
+    stripe.complete(checkout_id)
+    deliver(client, stripe, stripe.event("checkout.session.completed", checkout_id))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert order.stripe_checkout_session_id == checkout_id
+
+
+def test_reconciling_closes_lapsed_checkouts_and_settles_lost_payments(
+    client, stripe, order, session, seat
+):
+    from workshops.services import orders_reconcile
+
+    Order.objects.filter(pk=order.pk).update(
+        hold_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert orders_reconcile() == {"checked": 1, "changed": 1, "unreachable": 0}
+    order.refresh_from_db()
+    assert order.status == OrderStatus.EXPIRED
+    assert stripe.sessions[order.stripe_checkout_session_id]["status"] == "expired"
+    assert orders_reconcile()["checked"] == 0

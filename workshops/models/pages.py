@@ -19,7 +19,7 @@ from wagtail.search import index
 from home.models import BasePage
 
 from ..blocks import WorkshopStreamBlock
-from ..forms import ScheduleIndexPageForm
+from ..forms import ScheduleIndexPageForm, WorkshopPageForm
 from .tickets import Ticket
 
 DEFAULT_TIME_ZONE = "America/New_York"
@@ -163,6 +163,7 @@ class WorkshopPage(BasePage):
         index.SearchField("body"),
     ]
 
+    base_form_class = WorkshopPageForm
     parent_page_types = ["workshops.ScheduleIndexPage"]
     subpage_types: list[str] = []
     # A copy starts without dates: copied sessions would share calendar UIDs.
@@ -338,10 +339,10 @@ class WorkshopSession(models.Model):
 
     @property
     def is_bookable(self) -> bool:
-        """Open for sale: scheduled or tentative, not over, with a seat left."""
+        """Open for sale: scheduled or tentative, not begun, with a seat left."""
         return (
             self.status in {SessionStatus.SCHEDULED, SessionStatus.TENTATIVE}
-            and self.local_end > timezone.now()
+            and self.local_start > timezone.now()
             and not self.is_sold_out
         )
 

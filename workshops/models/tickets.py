@@ -177,14 +177,6 @@ class Order(models.Model):
         return self.quantity * self.ticket_type.seats_per_ticket
 
     @property
-    def total_cents(self) -> int:
-        return int(self.total * 100)
-
-    @property
-    def is_settled(self) -> bool:
-        return self.status in {OrderStatus.PAID, OrderStatus.REFUNDED}
-
-    @property
     def token(self) -> str:
         """The private part of the order's address: signed, and not guessable."""
         return signing.Signer(salt=ORDER_SALT).sign_object(

@@ -221,19 +221,23 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     if event.get("type") not in HANDLED_EVENTS:
         return HttpResponse(status=200)
     checkout = (event.get("data") or {}).get("object") or {}
+    checkout_id = checkout.get("id") or ""
+    reference = checkout.get("client_reference_id") or (
+        checkout.get("metadata") or {}
+    ).get("order")
+    orders = Order.objects.select_related("session__workshop", "ticket_type")
+    # By the session's id, or by our reference when our note of the id was lost.
     order = (
-        Order.objects.filter(stripe_checkout_session_id=checkout.get("id") or "-")
-        .select_related("session__workshop", "ticket_type")
-        .first()
-    )
-    if order is None:
+        checkout_id and orders.filter(stripe_checkout_session_id=checkout_id).first()
+    ) or (reference and orders.filter(reference=reference).first())
+    if not order or not checkout_id.startswith("cs_"):
         return HttpResponse(status=200)  # not ours, or long gone: nothing to do
     try:
         with transaction.atomic():
             if services.stripe_event_first_time(
-                event_id=event["id"], event_type=event["type"]
+                event_id=event["id"], event_type=event["type"], order=order
             ):
-                services.order_sync(order=order)
+                services.order_sync(order=order, checkout_session_id=checkout_id)
     except (services.SessionBusy, OperationalError, payments.PaymentsUnavailable):
         # Stripe retries for days; try again then rather than guess now.
         logger.warning("Webhook %s deferred for %s", event.get("id"), order)

@@ -28,15 +28,22 @@ def ticket_detail(request: HttpRequest, token: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.ticket_update_attendee(
+            updated = services.ticket_update_attendee(
                 ticket_id=ticket.pk,
                 name=form.cleaned_data["name"],
                 email=form.cleaned_data["email"],
             )
         except services.TicketError as error:
             messages.error(request, str(error))
-        else:
-            messages.success(request, "The attendee details are saved.")
+            return redirect("workshops:ticket", token=token)
+        if updated.secret != ticket.secret:
+            # Handed on: this link no longer works, so say where the seat went.
+            return render(
+                request,
+                "workshops/ticket_handed_over.html",
+                {"ticket": updated, "page": ticket.session.workshop},
+            )
+        messages.success(request, "The attendee details are saved.")
         return redirect("workshops:ticket", token=token)
     return render(
         request,
