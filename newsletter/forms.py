@@ -166,7 +166,8 @@ class ImportForm(forms.Form):
     )
     confirm = forms.BooleanField(
         label="Everyone in this file agreed to receive these lists.",
-        help_text="Suppressed addresses and people who unsubscribed are skipped.",
+        help_text="Suppressed addresses, and people who have unsubscribed from "
+        "any list, are skipped.",
     )
 
     def clean_file(self) -> list[dict[str, str]]:

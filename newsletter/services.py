@@ -15,7 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
@@ -583,13 +583,45 @@ SKIP_INVALID = "not a valid email address"
 SKIP_NAME = "name longer than 150 characters or on several lines"
 SKIP_REPEATED = "the same address appears earlier in the file"
 SKIP_SUPPRESSED = "suppressed (bounced, complained or erased)"
-SKIP_UNSUBSCRIBED = "unsubscribed earlier; an import never re-subscribes"
+SKIP_UNSUBSCRIBED = "unsubscribed from any list before; only they can subscribe again"
 SKIP_ALREADY = "already subscribed to every chosen list"
 
 
 def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _lock_subscribers(emails: Sequence[str]) -> dict[str, Subscriber]:
+    found: dict[str, Subscriber] = {}
+    for chunk in _chunks(emails):
+        for subscriber in Subscriber.objects.select_for_update().filter(
+            email__in=chunk
+        ):
+            found[subscriber.email] = subscriber
+    return found
+
+
+def _insert_subscribers(subscribers: Sequence[Subscriber]) -> set[str]:
+    """Insert new subscribers; returns the addresses a sign-up inserted first.
+
+    One insert per chunk, in a savepoint. Only when a chunk collides with a
+    sign-up that committed since the look-up is it inserted row by row, to
+    learn which rows are someone else's.
+    """
+    taken: set[str] = set()
+    for chunk in _chunks(subscribers):
+        try:
+            with transaction.atomic():
+                Subscriber.objects.bulk_create(chunk)
+        except IntegrityError:
+            for subscriber in chunk:
+                try:
+                    with transaction.atomic():
+                        subscriber.save(force_insert=True)
+                except IntegrityError:
+                    taken.add(subscriber.email)
+    return taken
 
 
 def subscribers_import(
@@ -602,9 +634,10 @@ def subscribers_import(
     """Add people who agreed elsewhere, confirmed on the chosen lists.
 
     `consent_source` says where they agreed and is stored with each record.
-    Suppressed addresses and people who unsubscribed are skipped, so an import
-    never brings back someone who left. Safe to run twice: the second run adds
-    nothing. Works in bulk: a handful of queries per 500 rows.
+    Suppressed addresses and anyone who has unsubscribed from any list are
+    skipped, so an import never brings back someone who left. Safe to run
+    twice: the second run adds nothing. Works in bulk: a handful of queries per
+    500 rows.
     """
     consent_source = consent_source.strip()
     if not consent_source:
@@ -646,16 +679,9 @@ def subscribers_import(
         allowed = [email for email in emails if digests[email] not in suppressed]
         result.skipped[SKIP_SUPPRESSED] += len(emails) - len(allowed)
 
-        existing: dict[str, Subscriber] = {}
-        for chunk in _chunks(allowed):
-            for subscriber in Subscriber.objects.select_for_update().filter(
-                email__in=chunk
-            ):
-                existing[subscriber.email] = subscriber
+        existing = _lock_subscribers(allowed)
         new_emails = [email for email in allowed if email not in existing]
-        # ignore_conflicts: a sign-up of the same address may land meanwhile;
-        # that person is then treated like any existing subscriber below.
-        Subscriber.objects.bulk_create(
+        taken = _insert_subscribers(
             [
                 Subscriber(
                     email=email,
@@ -664,21 +690,29 @@ def subscribers_import(
                     source="import",
                 )
                 for email in new_emails
-            ],
-            batch_size=CHUNK,
-            ignore_conflicts=True,
+            ]
         )
+        # A sign-up of the same address may commit between the look-up and the
+        # insert: that person is an existing subscriber like any other.
+        existing.update(_lock_subscribers(sorted(taken)))
         created: dict[str, Subscriber] = {}
-        for chunk in _chunks(new_emails):
+        for chunk in _chunks([email for email in new_emails if email not in taken]):
             for subscriber in Subscriber.objects.filter(email__in=chunk):
                 created[subscriber.email] = subscriber
 
+        # Every subscription of the people already known: the chosen lists' to
+        # complete, and any unsubscribed one to leave the person alone.
         subscriptions: dict[tuple[int, int], Subscription] = {}
+        left: set[int] = set()
         existing_ids = [subscriber.pk for subscriber in existing.values()]
         for chunk in _chunks(existing_ids):
             for subscription in Subscription.objects.select_for_update().filter(
-                subscriber_id__in=chunk, mailing_list_id__in=list_ids
+                Q(mailing_list_id__in=list_ids)
+                | Q(status=SubscriptionStatus.UNSUBSCRIBED),
+                subscriber_id__in=chunk,
             ):
+                if subscription.status == SubscriptionStatus.UNSUBSCRIBED:
+                    left.add(subscription.subscriber_id)
                 key = (subscription.subscriber_id, subscription.mailing_list_id)
                 subscriptions[key] = subscription
 
@@ -687,11 +721,17 @@ def subscribers_import(
         records: list[ConsentRecord] = []
         names: list[Subscriber] = []
         for email in allowed:
-            subscriber = existing.get(email) or created.get(email)
+            subscriber = created.get(email) or existing.get(email)
             if subscriber is None:
+                # Taken by a sign-up and erased again before we could lock it.
+                result.skipped[SKIP_SUPPRESSED] += 1
+                continue
+            if subscriber.pk in left:
+                # They left a list once; whatever staff were told, only they
+                # can come back, and the form then asks them to confirm.
+                result.skipped[SKIP_UNSUBSCRIBED] += 1
                 continue
             changed = False
-            left_before = False
             for mailing_list in mailing_lists:
                 subscription = subscriptions.get((subscriber.pk, mailing_list.pk))
                 if subscription is None:
@@ -708,9 +748,6 @@ def subscribers_import(
                     subscription.confirmed_at = now
                     to_confirm.append(subscription)
                 else:
-                    left_before |= subscription.status == (
-                        SubscriptionStatus.UNSUBSCRIBED
-                    )
                     continue
                 changed = True
                 records.append(
@@ -724,10 +761,6 @@ def subscribers_import(
             if email in created:
                 result.added += 1
                 continue
-            if not changed and left_before:
-                # They left: the import has no say over their record.
-                result.skipped[SKIP_UNSUBSCRIBED] += 1
-                continue
             if wanted[email] and not subscriber.name:
                 subscriber.name = wanted[email]
                 names.append(subscriber)
@@ -737,9 +770,10 @@ def subscribers_import(
             else:
                 result.skipped[SKIP_ALREADY] += 1
 
-        Subscription.objects.bulk_create(
-            to_create, batch_size=CHUNK, ignore_conflicts=True
-        )
+        # No ignore_conflicts: every subscriber above is locked or new, so a
+        # conflict would be a bug, and it must not leave a record of consent
+        # for a subscription that was never written.
+        Subscription.objects.bulk_create(to_create, batch_size=CHUNK)
         Subscription.objects.bulk_update(
             to_confirm, ["status", "confirmed_at"], batch_size=CHUNK
         )

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from wagtail.models import ModelLogEntry
 
+from newsletter import services
 from newsletter.models import (
     ConsentAction,
     ConsentRecord,
@@ -22,6 +23,7 @@ from newsletter.services import (
     SKIP_SUPPRESSED,
     SKIP_UNSUBSCRIBED,
     Origin,
+    subscriber_subscribe,
     subscribers_import,
     suppression_add,
 )
@@ -129,6 +131,79 @@ def test_an_import_respects_people_who_left_and_completes_the_rest(lists):
     pending.refresh_from_db()
     assert pending.name == "Pat"
     assert pending.subscriptions.get().status == SubscriptionStatus.CONFIRMED
+
+
+def test_an_import_never_brings_back_someone_who_unsubscribed_anywhere(lists):
+    deep, dates = lists
+    # Pressed "Unsubscribe from everything": every subscription unsubscribed.
+    gone = SubscriberFactory(email="gone@example.com")
+    SubscriptionFactory(
+        subscriber=gone, mailing_list=deep, status=SubscriptionStatus.UNSUBSCRIBED
+    )
+    # Left one list and stayed on another.
+    half = SubscriberFactory(email="half@example.com")
+    SubscriptionFactory(
+        subscriber=half, mailing_list=deep, status=SubscriptionStatus.UNSUBSCRIBED
+    )
+    SubscriptionFactory(subscriber=half, mailing_list=dates)
+    result = subscribers_import(
+        rows=[{"email": "gone@example.com"}, {"email": "half@example.com"}],
+        mailing_lists=[dates],
+        consent_source="Workshop sign-up sheet",
+    )
+    assert (result.added, result.updated) == (0, 0)
+    assert result.skipped == {SKIP_UNSUBSCRIBED: 2}
+    assert "unsubscribed from any list" in SKIP_UNSUBSCRIBED
+    assert not gone.subscriptions.filter(mailing_list=dates).exists()
+    assert not ConsentRecord.objects.filter(action=ConsentAction.IMPORTED).exists()
+
+
+def test_a_sign_up_that_lands_during_an_import_is_an_existing_subscriber(
+    lists, monkeypatch
+):
+    """The sign-up commits between the import's look-up and its insert."""
+    look_up = services._lock_subscribers
+    raced = []
+
+    def look_up_then_sign_up(emails):
+        found = look_up(emails)
+        if not raced:
+            raced.append(True)
+            subscriber_subscribe(
+                email="raced@example.com",
+                name="",
+                mailing_lists=lists,
+                consent_text="I agree.",
+                origin=Origin(source="footer"),
+            )
+        return found
+
+    monkeypatch.setattr(services, "_lock_subscribers", look_up_then_sign_up)
+    result = subscribers_import(
+        rows=[
+            {"email": "first@example.com"},
+            {"email": "raced@example.com", "name": "Rae"},
+            {"email": "last@example.com"},
+        ],
+        mailing_lists=lists,
+        consent_source="Conference badge scan",
+    )
+    assert raced
+    assert (result.added, result.updated) == (2, 1)
+    person = Subscriber.objects.get(email="raced@example.com")
+    assert person.source == "footer"
+    assert person.name == "Rae"
+    # Her pending requests are confirmed by the import, as for anyone existing,
+    # and every IMPORTED record stands for a subscription that really changed.
+    assert set(person.subscriptions.values_list("status", flat=True)) == {
+        SubscriptionStatus.CONFIRMED
+    }
+    imported = ConsentRecord.objects.filter(action=ConsentAction.IMPORTED)
+    assert imported.filter(subscriber=person).count() == len(lists)
+    assert imported.count() == 3 * len(lists)
+    assert Subscription.objects.filter(
+        status=SubscriptionStatus.CONFIRMED
+    ).count() == 3 * len(lists)
 
 
 def test_a_consent_source_is_required(client, staff, lists):
