@@ -376,7 +376,9 @@ def subscriber_update_preferences(
     """Apply the preferences form: the ticked lists on, the other offered ones off.
 
     The personal link proves control of the mailbox, so a newly ticked list is
-    confirmed at once, with the consent text the page showed.
+    confirmed at once, with the consent text the page showed. A pending list
+    left unticked stays pending: the page shows it unticked because anyone may
+    have asked for it, so leaving it so says nothing about it.
     """
     wanted = set(list_ids)
     offered = set(offered_list_ids) | wanted
@@ -410,10 +412,7 @@ def subscriber_update_preferences(
                 subscription.confirmed_at = now
                 subscription.consent_text = text
                 action = ConsentAction.CONFIRMED
-            elif list_id not in wanted and status in (
-                SubscriptionStatus.PENDING,
-                SubscriptionStatus.CONFIRMED,
-            ):
+            elif list_id not in wanted and status == SubscriptionStatus.CONFIRMED:
                 subscription.status = SubscriptionStatus.UNSUBSCRIBED
                 subscription.unsubscribed_at = now
                 action = ConsentAction.UNSUBSCRIBED

@@ -156,7 +156,8 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, "You are unsubscribed from every list.")
         return redirect(request.path)
     # A pending list starts unticked: anyone may have asked for it, and saving
-    # this page must not confirm what the owner never chose.
+    # this page must not confirm what the owner never chose, nor cancel a
+    # request they did make and have yet to confirm from the email.
     form = PreferencesForm(
         request.POST if request.method == "POST" else None,
         offered_ids=offered_ids,
@@ -190,6 +191,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
             "form": form,
             "subscriber": subscriber,
             "choices": choices,
+            "has_pending": any(choice.is_pending for choice in choices),
             "consent_text": consent_text,
         },
         status=status,

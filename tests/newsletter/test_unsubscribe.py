@@ -192,9 +192,9 @@ def test_preferences_show_the_lists_and_save_changes(
     assert not Subscription.objects.filter(mailing_list=private).exists()
 
 
-def test_a_pending_list_is_not_confirmed_by_saving_preferences(
-    home_page, lists, strict_client
-):
+@pytest.fixture
+def half_pending(lists):
+    """Confirmed on one list; someone, perhaps not Pat, asked for the other."""
     person = SubscriberFactory(email="pat@example.com")
     SubscriptionFactory(subscriber=person, mailing_list=lists[0])
     SubscriptionFactory(
@@ -202,20 +202,49 @@ def test_a_pending_list_is_not_confirmed_by_saving_preferences(
         mailing_list=lists[1],
         status=SubscriptionStatus.PENDING,
     )
-    url = links.preferences_url(person)
+    return person
+
+
+def test_saving_preferences_neither_confirms_nor_cancels_a_pending_list(
+    client, home_page, lists, half_pending, strict_client
+):
+    url = links.preferences_url(half_pending)
     page = strict_client.get(url)
     html = page.content.decode()
     assert "Workshop dates (waiting for your confirmation)" in html
+    assert "stays waiting until you tick it" in html
     assert html.count("checked") == 1
-    strict_client.post(
+    # Pat only changes the name; the pending list stays as the page showed it.
+    response = strict_client.post(
         url,
-        {"lists": [lists[0].pk], "action": "save"},
+        {"name": "Pat", "lists": [lists[0].pk], "action": "save"},
         HTTP_X_CSRFTOKEN=page.cookies["csrftoken"].value,
     )
-    assert statuses(person) == {
+    assert response.status_code == 302
+    half_pending.refresh_from_db()
+    assert half_pending.name == "Pat"
+    assert statuses(half_pending) == {
         "Diversity Deep Dives": SubscriptionStatus.CONFIRMED,
-        "Workshop dates": SubscriptionStatus.UNSUBSCRIBED,
+        "Workshop dates": SubscriptionStatus.PENDING,
     }
+    assert not ConsentRecord.objects.exists()
+    # The genuine request can still be confirmed from the email.
+    client.post(links.confirm_url(half_pending, [lists[1].pk]))
+    assert set(statuses(half_pending).values()) == {SubscriptionStatus.CONFIRMED}
+
+
+def test_ticking_a_pending_list_on_the_preferences_page_confirms_it(
+    home_page, lists, half_pending, strict_client
+):
+    url = links.preferences_url(half_pending)
+    token = strict_client.get(url).cookies["csrftoken"].value
+    strict_client.post(
+        url,
+        {"lists": [lists[0].pk, lists[1].pk], "action": "save"},
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert set(statuses(half_pending).values()) == {SubscriptionStatus.CONFIRMED}
+    assert ConsentRecord.objects.get().action == ConsentAction.CONFIRMED
 
 
 def test_preferences_unsubscribe_from_all(home_page, subscriber, strict_client):
