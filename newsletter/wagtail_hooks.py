@@ -86,7 +86,7 @@ class MailingListViewSet(SnippetViewSet):
 
 
 class SubscriberViewSet(SnippetViewSet):
-    """Subscribers: search, filters, CSV import and export, data and erasure."""
+    """Subscribers: search, filters, CSV import, CSV or XLSX export, data, erasure."""
 
     model = Subscriber
     icon = "user"

@@ -1,10 +1,12 @@
 """Staff: the subscriber list, export, one person's data, erasure, the dashboard."""
 
 import datetime
+import io
 import json
 
 import pytest
 from django.utils import timezone
+from openpyxl import load_workbook
 from wagtail.models import ModelLogEntry
 
 from newsletter.models import (
@@ -87,7 +89,6 @@ def test_csv_export_follows_the_filters(client, staff, lists, people):
     assert header.startswith("Email,Name,Lists,")
     assert len(rows) == 2
     assert any("Diversity Deep Dives (confirmed)" in row for row in rows)
-    assert "Download XLSX" not in client.get(LIST_URL).content.decode()
 
 
 def test_csv_export_does_not_let_a_name_become_a_formula(client, staff, lists):
@@ -98,6 +99,29 @@ def test_csv_export_does_not_let_a_name_become_a_formula(client, staff, lists):
     response = client.get(LIST_URL, {"export": "csv"})
     text = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK" in text
+
+
+def test_xlsx_export_keeps_a_formula_like_name_as_text(client, staff, lists, people):
+    SubscriptionFactory(
+        subscriber=SubscriberFactory(name='=HYPERLINK("http://evil.example")'),
+        mailing_list=lists[0],
+    )
+    # The admin's edit form lets a control character into a name.
+    Subscriber.objects.filter(email="bo@example.com").update(name="Bo\x0bB")
+    assert "Download XLSX" in client.get(LIST_URL).content.decode()
+    response = client.get(LIST_URL, {"export": "xlsx"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    header, *rows = sheet.iter_rows()
+    assert [cell.value for cell in header][:3] == ["Email", "Name", "Lists"]
+    assert len(rows) == 4
+    names = {row[1].value: row[1].data_type for row in rows}
+    # A string cell: Excel shows it and never runs it.
+    assert names['=HYPERLINK("http://evil.example")'] == "s"
+    assert "BoB" in names
 
 
 def test_one_persons_data_as_json(client, staff, home_page, lists):
