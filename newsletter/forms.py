@@ -20,10 +20,26 @@ def validate_one_line(value: str) -> None:
         raise ValidationError("Use one line, without line breaks or tabs.")
 
 
+class ListCheckboxes(forms.CheckboxSelectMultiple):
+    """Checkboxes that point screen readers to their list's description.
+
+    The templates draw the description under each label with the id
+    `<checkbox id>_description`.
+    """
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        box_id = option["attrs"].get("id")
+        if box_id and instance is not None and instance.description:
+            option["attrs"]["aria-describedby"] = f"{box_id}_description"
+        return option
+
+
 class ListChoiceField(forms.ModelMultipleChoiceField):
     """Lists as checkboxes, each labelled with its name and description."""
 
-    widget = forms.CheckboxSelectMultiple
+    widget = ListCheckboxes
     pending_ids: frozenset[int] = frozenset()
 
     def label_from_instance(self, obj: MailingList) -> str:

@@ -1,5 +1,7 @@
 """Signing up: the form, double opt-in by POST, the welcome, and bad input."""
 
+import re
+
 import pytest
 from django.core import mail
 
@@ -335,6 +337,35 @@ def test_errors_are_tied_to_their_fields(client, home_page, lists):
     html = sign_up(client, lists, email="nope").content.decode()
     assert 'aria-describedby="nl-main-email_error"' in html
     assert 'id="nl-main-email_error"' in html
+
+
+def described_checkboxes(html: str) -> dict[str, str]:
+    """Each list checkbox's id and the text of the element it is described by."""
+    found = {}
+    for box in re.finditer(r'<input type="checkbox"[^>]*>', html):
+        tag = box.group(0)
+        box_id = re.search(r'id="([^"]+)"', tag).group(1)
+        described = re.search(r'aria-describedby="([^"]+)"', tag)
+        text = None
+        if described:
+            target = re.search(
+                rf'<p[^>]*id="{re.escape(described.group(1))}"[^>]*>([^<]*)</p>', html
+            )
+            text = target.group(1) if target else None
+        found[box_id] = text
+    return found
+
+
+def test_each_list_checkbox_is_described_by_its_description(client, home_page, lists):
+    MailingList.objects.filter(pk=lists[0].pk).update(description="Monthly essays.")
+    MailingList.objects.filter(pk=lists[1].pk).update(description="")
+    footer = described_checkboxes(client.get("/").content.decode())
+    assert footer == {"nl-1-lists_0": "Monthly essays.", "nl-1-lists_1": None}
+    # The same after an error, when the form is drawn again with the answers.
+    again = described_checkboxes(sign_up(client, lists, email="nope").content.decode())
+    assert {"nl-main-lists_0": "Monthly essays.", "nl-main-lists_1": None}.items() <= (
+        again.items()
+    )
 
 
 def test_a_changed_consent_text_asks_the_visitor_to_read_it_again(

@@ -1,5 +1,7 @@
 """One-click unsubscribe (RFC 8058) and the preferences page."""
 
+import re
+
 import pytest
 from django.core import mail, signing
 from django.test import Client
@@ -231,6 +233,16 @@ def test_saving_preferences_neither_confirms_nor_cancels_a_pending_list(
     # The genuine request can still be confirmed from the email.
     client.post(links.confirm_url(half_pending, [lists[1].pk]))
     assert set(statuses(half_pending).values()) == {SubscriptionStatus.CONFIRMED}
+
+
+def test_each_list_checkbox_on_the_preferences_page_is_described(
+    home_page, lists, subscriber, client
+):
+    MailingList.objects.filter(pk=lists[0].pk).update(description="Monthly essays.")
+    html = client.get(links.preferences_url(subscriber)).content.decode()
+    box = re.search(rf'<input type="checkbox"[^>]*value="{lists[0].pk}"[^>]*>', html)
+    described = re.search(r'aria-describedby="([^"]+)"', box.group(0)).group(1)
+    assert re.search(rf'<p[^>]*id="{described}"[^>]*>Monthly essays\.</p>', html)
 
 
 def test_ticking_a_pending_list_on_the_preferences_page_confirms_it(
