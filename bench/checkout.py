@@ -108,7 +108,7 @@ def buyer(stripe_url, session_ids, ticket_type_id, seconds, seed, results) -> No
                 ticket_type_id=ticket_type_id,
                 quantity=quantity,
                 buyer_name="Bench Buyer",
-                buyer_email="buyer@example.com",
+                buyer_email=f"buyer{seed}-{done}-{refused}@example.com",
                 buyer_time_zone="UTC",
                 attendees=[services.Attendee("Bench", "b@example.com")] * quantity,
             )

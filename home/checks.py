@@ -1,7 +1,7 @@
 """System checks for what every part of the site relies on."""
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 
 
 @register()
@@ -16,5 +16,24 @@ def tracking_webhooks_are_authenticated(app_configs, **kwargs):
             "forged complaint would unsubscribe and suppress any address. Set it "
             "to 'user:password' and use the same in the provider's webhook URL.",
             id="home.E001",
+        )
+    ]
+
+
+@register()
+def proxy_count_is_set(app_configs, **kwargs):
+    """Behind a proxy, REMOTE_ADDR is the proxy's: every visitor would share it."""
+    if settings.DEBUG or settings.TRUSTED_PROXY_COUNT > 0:
+        return []
+    return [
+        Warning(
+            "TRUSTED_PROXY_COUNT is 0 with DEBUG off.",
+            hint="Set it to the number of proxies in front of the site that "
+            "append to X-Forwarded-For: 1 on Heroku and most PaaS hosts, or behind "
+            "one load balancer. Left at 0 behind a proxy, every visitor shares the "
+            "proxy's address, so rate limits (sign-up, checkout) soon turn everyone "
+            "away and consent records all name the proxy. If clients reach the "
+            "site directly, silence this with SILENCED_SYSTEM_CHECKS.",
+            id="home.W001",
         )
     ]

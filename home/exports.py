@@ -1,5 +1,6 @@
 """Exports staff open in spreadsheets."""
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from wagtail.admin.views.generic import IndexView
 
 
@@ -11,9 +12,25 @@ def spreadsheet_safe(value) -> str:
     return text
 
 
-def csv_safe(*fields: str) -> dict:
-    """`custom_field_preprocess` for an IndexView: these fields, formula-safe in CSV.
+def xlsx_safe(value) -> str:
+    """Text an XLSX cell can hold: openpyxl refuses most control characters.
 
-    Wagtail's XLSX export writes cells as strings already; CSV has no such type.
+    Forms keep them out of names, but the admin's edit forms do not, and one
+    such name must not make the whole export fail.
     """
-    return {field: {IndexView.FORMAT_CSV: spreadsheet_safe} for field in fields}
+    return ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
+
+
+def export_safe(*fields: str) -> dict:
+    """`custom_field_preprocess` for an IndexView: these fields safe to open.
+
+    CSV has no notion of a text cell, so a name like "=HYPERLINK(...)" is quoted;
+    Wagtail's XLSX export stores such a value as a string cell already.
+    """
+    return {
+        field: {
+            IndexView.FORMAT_CSV: spreadsheet_safe,
+            IndexView.FORMAT_XLSX: xlsx_safe,
+        }
+        for field in fields
+    }

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views.generic import FormView
 from laces.components import Component
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import Button, HeaderButton
 from wagtail.snippets.views.snippets import (
@@ -19,6 +18,8 @@ from wagtail.snippets.views.snippets import (
     IndexView,
     InspectView,
 )
+
+from home.exports import export_safe
 
 from . import selectors, services
 from .forms import ImportForm
@@ -29,35 +30,12 @@ def may(user, action: str) -> bool:
     return user.has_perm(f"newsletter.{action}_subscriber")
 
 
-def spreadsheet_safe(value) -> str:
-    """Text a spreadsheet will show, not run: names come from a public form."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def xlsx_safe(value) -> str:
-    """Text an XLSX cell can hold: openpyxl refuses most control characters.
-
-    Forms keep them out of names, but the admin's edit form does not, and one
-    such name must not make the whole export fail.
-    """
-    return ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
-
-
 class SubscriberIndexView(IndexView):
     """The subscriber list, with import in the header and CSV or XLSX export."""
 
-    # CSV has no notion of a text cell, so a name like "=HYPERLINK(...)" is
-    # quoted; Wagtail's XLSX export stores such a value as a string cell.
-    custom_field_preprocess = {
-        field: {
-            IndexView.FORMAT_CSV: spreadsheet_safe,
-            IndexView.FORMAT_XLSX: xlsx_safe,
-        }
-        for field in ("email", "name", "subscription_summary", "source")
-    }
+    custom_field_preprocess = export_safe(
+        "email", "name", "subscription_summary", "source"
+    )
 
     @cached_property
     def header_buttons(self):

@@ -6,4 +6,4 @@ class NewsletterConfig(AppConfig):
     verbose_name = "Newsletter"
 
     def ready(self):
-        from . import checks, receivers  # noqa: F401
+        from . import receivers  # noqa: F401

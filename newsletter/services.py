@@ -20,9 +20,10 @@ from django.utils import timezone
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
+from home import throttle
 from home.email import send_templated_email
 
-from . import links, throttle
+from . import links
 from .models import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,

@@ -13,7 +13,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import links, services, throttle
+from home import throttle
+
+from . import links, services
 from .forms import PreferencesForm, SignupForm
 from .models import (
     ConsentText,

@@ -2,11 +2,20 @@ import io
 from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from wagtail.models import Page, Site
 
 from home.models import HomePage, SiteSettings
 from tests.home.factories import HomePageFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and cached fragments live in the cache; each test starts empty."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -38,6 +38,8 @@ from .models import (
 from .models.tickets import new_secret
 
 LOCK_TIMEOUT = "5s"
+# Unpaid orders one buyer may have waiting at once: a person paying needs one.
+MAX_UNPAID_ORDERS = 3
 CENT = Decimal("0.01")
 
 
@@ -111,6 +113,16 @@ def order_create(
     seats = quantity * ticket_type.seats_per_ticket
     if len(attendees) != seats:
         raise CheckoutError(f"Give a name and email address for all {seats} seats.")
+    unpaid = Order.objects.filter(
+        buyer_email__iexact=buyer_email,
+        status=OrderStatus.PENDING,
+        hold_expires_at__gt=now,
+    )
+    if unpaid.count() >= MAX_UNPAID_ORDERS:
+        raise CheckoutError(
+            "You have orders waiting for payment already: finish or cancel one "
+            "of them first (see the links in your browser's history)."
+        )
 
     with transaction.atomic():
         session = lock_session(session_id)

@@ -16,7 +16,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from home.exports import csv_safe
+from home.exports import export_safe
 
 from .admin_views import CancelTicketView, MoveTicketView
 from .formatting import session_when
@@ -107,7 +107,7 @@ class OrderFilterSet(WagtailFilterSet):
 
 class OrderIndexView(IndexView):
     # Names and addresses come from the public booking form.
-    custom_field_preprocess = csv_safe("buyer_name", "buyer_email")
+    custom_field_preprocess = export_safe("buyer_name", "buyer_email")
 
 
 class OrderViewSet(ModelViewSet):
@@ -172,7 +172,7 @@ class TicketFilterSet(WagtailFilterSet):
 
 
 class TicketIndexView(IndexView):
-    custom_field_preprocess = csv_safe("attendee_name", "attendee_email")
+    custom_field_preprocess = export_safe("attendee_name", "attendee_email")
 
     def get_queryset(self):
         return super().get_queryset().select_related("order", "session__workshop")

@@ -245,7 +245,7 @@ LOGGING = {
 
 # Newsletter subscriptions (newsletter app). Confirmation links expire; sign-ups
 # are counted per client address in the cache (point CACHE_URL at Redis when
-# several web processes serve the site); behind a proxy, NEWSLETTER_PROXY_COUNT
+# several web processes serve the site); behind a proxy, TRUSTED_PROXY_COUNT
 # says how many X-Forwarded-For entries our own proxies add.
 NEWSLETTER_CONFIRMATION_MAX_AGE = env_int(
     "NEWSLETTER_CONFIRMATION_MAX_AGE", 7 * 24 * 60 * 60
@@ -254,4 +254,11 @@ NEWSLETTER_SIGNUP_RATE_LIMIT = env_int("NEWSLETTER_SIGNUP_RATE_LIMIT", 10)
 NEWSLETTER_SIGNUP_RATE_WINDOW = env_int("NEWSLETTER_SIGNUP_RATE_WINDOW", 60 * 60)
 NEWSLETTER_EMAILS_PER_ADDRESS = env_int("NEWSLETTER_EMAILS_PER_ADDRESS", 3)
 NEWSLETTER_SOFT_BOUNCE_LIMIT = env_int("NEWSLETTER_SOFT_BOUNCE_LIMIT", 3)
-NEWSLETTER_PROXY_COUNT = env_int("NEWSLETTER_PROXY_COUNT", 0)
+
+# Proxies in front of the site that append to X-Forwarded-For (1 behind Heroku's
+# router or one load balancer): how far to trust that header for the client's
+# address, which rate limits and consent records use (home/throttle.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Checkouts and ticket hand-overs per client address per hour: enough for a
+# team booking, too few to hold every seat or mail strangers in bulk.
+CHECKOUT_RATE_LIMIT = env_int("CHECKOUT_RATE_LIMIT", 20)

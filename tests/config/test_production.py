@@ -38,7 +38,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "STRIPE_SECRET_KEY": "sk_live_example",
         "STRIPE_WEBHOOK_SECRET": "whsec_example",
         "ANYMAIL_WEBHOOK_SECRET": "tracking:example-secret",
-        "NEWSLETTER_PROXY_COUNT": "1",
+        "TRUSTED_PROXY_COUNT": "1",
     }
 
 

@@ -1,17 +1,8 @@
 import re
 
 import pytest
-from django.core.cache import cache
 
 from tests.newsletter.factories import MailingListFactory
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate limits live in the cache; each test starts with none used."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

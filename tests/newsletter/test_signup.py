@@ -417,7 +417,7 @@ def test_emails_to_one_address_are_capped_however_many_people_ask(
 def test_behind_a_proxy_the_forwarded_address_is_the_client(
     client, home_page, lists, settings
 ):
-    settings.NEWSLETTER_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
     fields = signup_form_fields(client.get("/").content.decode())
     client.post(
         "/newsletter/subscribe/",

@@ -192,3 +192,23 @@ def test_booking_closes_when_the_session_begins(client, stripe, workshop, seat):
     response = client.post(f"/book/{begun.pk}/", checkout_form(seat))
     assert response.status_code == 400
     assert not Order.objects.exists()
+
+
+def test_one_connection_cannot_book_without_limit(client, stripe, session, seat, settings):
+    settings.CHECKOUT_RATE_LIMIT = 2
+    for n in range(2):
+        response = book(client, session, seat, buyer_email=f"b{n}@example.com")
+        assert response.status_code == 302
+    response = book(client, session, seat, buyer_email="b3@example.com")
+    assert response.status_code == 429
+    assert "Too many bookings" in response.text
+    assert Order.objects.count() == 2
+
+
+def test_one_buyer_cannot_hoard_unpaid_orders(client, stripe, session, seat):
+    for _ in range(3):
+        assert book(client, session, seat).status_code == 302
+    response = book(client, session, seat)
+    assert response.status_code == 400
+    assert "orders waiting for payment already" in response.text
+    assert Order.objects.count() == 3

@@ -17,6 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from home import throttle
+
 from .. import payments, services
 from ..forms import AttendeeFormSet, BuyerForm, TicketChoiceForm
 from ..models import Order, OrderStatus, PaymentMethod, TicketStatus, TicketType
@@ -54,6 +56,17 @@ def book(request: HttpRequest, session_pk: int) -> HttpResponse:
     if not choice.is_bound or not choice.is_valid():
         return render(request, "workshops/book.html", context)
 
+    if request.method == "POST" and not throttle.allow(
+        f"checkout:{throttle.client_ip(request)}",
+        limit=settings.CHECKOUT_RATE_LIMIT,
+        window=60 * 60,
+    ):
+        # Without a limit a script could hold every seat of every session.
+        context["checkout_error"] = (
+            "Too many bookings from your connection in the last hour. "
+            "Please try again later, or write to us."
+        )
+        return render(request, "workshops/book.html", context, status=429)
     seats = choice.seats
     context["total"] = (
         choice.cleaned_data["ticket_type"].price * (choice.cleaned_data["quantity"])

@@ -1,9 +1,12 @@
 """A ticket holder's private page: see the ticket, add it to a calendar, hand it on."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+
+from home import throttle
 
 from .. import services
 from ..forms import AttendeeChangeForm
@@ -26,6 +29,13 @@ def ticket_detail(request: HttpRequest, token: str) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         initial={"name": ticket.attendee_name, "email": ticket.attendee_email},
     )
+    if request.method == "POST" and not throttle.allow(
+        f"ticket-change:{throttle.client_ip(request)}",
+        limit=settings.CHECKOUT_RATE_LIMIT,
+        window=60 * 60,
+    ):
+        messages.error(request, "Too many changes in the last hour; try again later.")
+        return redirect("workshops:ticket", token=token)
     if request.method == "POST" and form.is_valid():
         try:
             updated = services.ticket_update_attendee(

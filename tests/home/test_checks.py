@@ -12,8 +12,8 @@ def test_a_site_without_debug_must_say_how_many_proxies_it_has(
     settings, debug, proxies, warned
 ):
     settings.DEBUG = debug
-    settings.NEWSLETTER_PROXY_COUNT = proxies
-    found = [m for m in run_checks() if m.id == "newsletter.W001"]
+    settings.TRUSTED_PROXY_COUNT = proxies
+    found = [m for m in run_checks() if m.id == "home.W001"]
     assert bool(found) is warned
     if warned:
         [message] = found

@@ -11,11 +11,11 @@ def client_ip(request: HttpRequest) -> str | None:
     """The visitor's address, trusting only as many proxies as the settings say.
 
     X-Forwarded-For is written by whoever sent the request, so only the entries
-    our own proxies appended can be believed: with NEWSLETTER_PROXY_COUNT = 1 that
+    our own proxies appended can be believed: with TRUSTED_PROXY_COUNT = 1 that
     is the last one.
     """
     candidate = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.NEWSLETTER_PROXY_COUNT
+    proxies = settings.TRUSTED_PROXY_COUNT
     if proxies > 0:
         forwarded = [
             part.strip()
@@ -32,7 +32,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def allow(key: str, *, limit: int, window: int) -> bool:
     """Count one more use of `key`; False once `limit` uses fall in one window."""
-    cache_key = f"newsletter:throttle:{key}"
+    cache_key = f"throttle:{key}"
     # add() only sets a missing key, so the window starts at the first use and
     # is not pushed back by later ones.
     cache.add(cache_key, 0, timeout=window)
