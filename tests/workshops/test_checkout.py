@@ -194,7 +194,9 @@ def test_booking_closes_when_the_session_begins(client, stripe, workshop, seat):
     assert not Order.objects.exists()
 
 
-def test_one_connection_cannot_book_without_limit(client, stripe, session, seat, settings):
+def test_one_connection_cannot_book_without_limit(
+    client, stripe, session, seat, settings
+):
     settings.CHECKOUT_RATE_LIMIT = 2
     for n in range(2):
         response = book(client, session, seat, buyer_email=f"b{n}@example.com")

@@ -332,3 +332,13 @@ def test_a_workshop_with_sold_sessions_cannot_be_deleted(admin_client, paid_orde
     response = admin_client.post(f"/admin/pages/{workshop.pk}/delete/")
     assert response.status_code == 302
     assert type(workshop).objects.filter(pk=workshop.pk).exists()
+
+
+def test_a_cancelled_paid_order_does_not_claim_nothing_was_charged(
+    client, stripe, paid_order
+):
+    for ticket in paid_order.tickets.all():
+        services.ticket_cancel(ticket_id=ticket.pk, refund=False)
+    page = client.get(f"/orders/{paid_order.token}/")
+    assert "This order has been cancelled" in page.text
+    assert "Nothing was charged" not in page.text
