@@ -286,8 +286,9 @@ DEMO_READERS = [
 def ensure_sent(issue: NewsletterIssuePage, mailing_list: MailingList) -> None:
     """Send the first issue to a few fictional readers, so figures show something.
 
-    Mail goes to Django's in-memory backend, not the console; the send runs
-    through the real pipeline, then a few tracking events are played back.
+    The send runs through the real pipeline into Django's dummy backend, which
+    accepts and drops every message (fictional people need no mail, and the
+    console stays readable); then a few tracking events are played back.
     """
     if IssueSend.objects.filter(issue=issue).exists():
         return
@@ -305,7 +306,7 @@ def ensure_sent(issue: NewsletterIssuePage, mailing_list: MailingList) -> None:
         scheduled_at=sent_at,
     )
     with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         NEWSLETTER_PARALLEL_TASKS=0,
     ):
         services.issue_send_start(send_id=send.pk)

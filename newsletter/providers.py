@@ -10,7 +10,10 @@ provider's documented limits; the NEWSLETTER_* settings override them.
 
 from dataclasses import dataclass, replace
 
+from anymail.backends.base import AnymailBaseBackend
 from django.conf import settings
+from django.core.checks import Error, register
+from django.utils.module_loading import import_string
 
 from .models import SendMode
 
@@ -76,7 +79,35 @@ def profile_for(backend: str | None = None) -> ProviderProfile:
         profile = replace(
             profile, merge_placeholder=settings.NEWSLETTER_MERGE_FIELD_FORMAT
         )
+    if profile.mode == SendMode.BATCH and not supports_batch(backend):
+        # Without anymail, merge_data is ignored and one message would go to a
+        # whole batch, every address in its To header. Never.
+        profile = replace(profile, mode=SendMode.SINGLE)
     return profile
+
+
+def supports_batch(backend: str) -> bool:
+    """Whether `backend` is an anymail backend, which understands merge_data."""
+    try:
+        return issubclass(import_string(backend), AnymailBaseBackend)
+    except ImportError:
+        return False
+
+
+@register()
+def check_send_mode(app_configs, **kwargs) -> list[Error]:
+    if settings.NEWSLETTER_SEND_MODE == SendMode.BATCH and not supports_batch(
+        settings.EMAIL_BACKEND
+    ):
+        return [
+            Error(
+                "NEWSLETTER_SEND_MODE is batch, but EMAIL_BACKEND is not an "
+                "anymail backend, which batch sending needs.",
+                hint="Unset NEWSLETTER_SEND_MODE, or use an anymail backend.",
+                id="newsletter.E001",
+            )
+        ]
+    return []
 
 
 def placeholder_format(*, mode: str, profile: ProviderProfile) -> str:
