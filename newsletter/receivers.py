@@ -11,6 +11,7 @@ from .models import Subscriber, SuppressionReason
 @receiver(tracking, dispatch_uid="newsletter.tracking")
 def handle_tracking_event(sender, event, esp_name, **kwargs):
     services.tracking_event_process(event=event, esp_name=esp_name)
+    services.delivery_track_event(event=event, esp_name=esp_name)
 
 
 @receiver(pre_delete, sender=Subscriber, dispatch_uid="newsletter.subscriber_deleted")

@@ -187,3 +187,73 @@ def confirmed_growth(*, months: int = 6) -> list[ListGrowth]:
         )
         for mailing_list in MailingList.objects.annotate(**aggregates)
     ]
+
+
+FIGURES = (
+    "total",
+    "queued",
+    "in_flight",
+    "sent",
+    "failed",
+    "uncertain",
+    "skipped",
+    "delivered",
+    "bounced",
+    "complained",
+    "unsubscribed",
+)
+
+
+def _figure_aggregates() -> dict:
+    from .models import DeliveryState
+
+    return {
+        "total": Count("pk"),
+        "queued": Count("pk", filter=Q(state=DeliveryState.QUEUED)),
+        "in_flight": Count(
+            "pk", filter=Q(state__in=[DeliveryState.CLAIMED, DeliveryState.SENDING])
+        ),
+        "sent": Count("pk", filter=Q(state=DeliveryState.SENT)),
+        "failed": Count("pk", filter=Q(state=DeliveryState.FAILED)),
+        "uncertain": Count("pk", filter=Q(state=DeliveryState.UNCERTAIN)),
+        "skipped": Count("pk", filter=Q(state=DeliveryState.SKIPPED)),
+        "delivered": Count("delivered_at"),
+        "bounced": Count("bounced_at"),
+        "complained": Count("complained_at"),
+        "unsubscribed": Count("unsubscribed_at"),
+    }
+
+
+def send_figures(*, send_id: int) -> dict[str, int]:
+    """Where each recipient of one send stands, and what the provider reported."""
+    from .models import Delivery
+
+    figures = Delivery.objects.filter(send_id=send_id).aggregate(**_figure_aggregates())
+    done = figures["total"] - figures["queued"] - figures["in_flight"]
+    figures["done"] = done
+    figures["percent"] = round(100 * done / figures["total"]) if figures["total"] else 0
+    return figures
+
+
+def issue_figures(*, issue_id: int) -> dict[str, int]:
+    """The same figures for every send of one issue together."""
+    from .models import Delivery
+
+    return Delivery.objects.filter(issue_id=issue_id).aggregate(**_figure_aggregates())
+
+
+def recipient_count(*, issue, mailing_list: MailingList) -> int:
+    """How many people a send of `issue` to `mailing_list` would reach now."""
+    from .models import Delivery
+
+    return (
+        mailable_subscriptions(mailing_list=mailing_list)
+        .exclude(
+            Exists(
+                Delivery.objects.filter(
+                    issue_id=issue.pk, subscriber_id=OuterRef("subscriber_id")
+                )
+            )
+        )
+        .count()
+    )

@@ -4,6 +4,7 @@ Each action validates, locks, writes and records inside one transaction; emails
 go out through `home.email.send_templated_email`, which waits for the commit.
 """
 
+import datetime
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -13,8 +14,9 @@ from anymail.signals import AnymailTrackingEvent
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from wagtail.log_actions import log
@@ -30,8 +32,13 @@ from .models import (
     ConsentAction,
     ConsentRecord,
     ConsentText,
+    Delivery,
+    DeliveryState,
+    IssueSend,
     MailingList,
+    NewsletterIssuePage,
     ProviderEvent,
+    SendStatus,
     Subscriber,
     Subscription,
     SubscriptionStatus,
@@ -40,6 +47,7 @@ from .models import (
     email_digest,
     normalise_email,
 )
+from .models.sending import ACTIVE_SEND_STATUSES
 from .tracking import Effect, effect_of, event_key
 
 logger = logging.getLogger(__name__)
@@ -793,3 +801,379 @@ def subscribers_import(
         )
     result.skipped = +result.skipped
     return result
+
+
+# -- Sending issues -------------------------------------------------------------
+
+
+def _enqueue_on_commit(task, *args, run_after=None) -> None:
+    def enqueue() -> None:
+        (task.using(run_after=run_after) if run_after else task).enqueue(*args)
+
+    transaction.on_commit(enqueue)
+
+
+def _enqueue_workers(send: IssueSend) -> None:
+    from . import tasks
+
+    for _ in range(max(settings.NEWSLETTER_PARALLEL_TASKS, 1)):
+        _enqueue_on_commit(tasks.issue_send_work, send.pk)
+
+
+def backend_can_schedule() -> bool:
+    """Whether the task backend can run a task later (not the immediate one)."""
+    from django_tasks import default_task_backend
+
+    return default_task_backend.supports_defer
+
+
+def issue_send_create(
+    *,
+    issue: NewsletterIssuePage,
+    mailing_list: MailingList,
+    user=None,
+    scheduled_at: datetime.datetime | None = None,
+) -> IssueSend:
+    """Send a published issue to a list, now or at `scheduled_at`.
+
+    The email and the recipients are fixed when the send starts, not here:
+    a scheduled send goes out as the issue is published at that time.
+    """
+    now = timezone.now()
+    if not issue.live:
+        raise ValidationError("Publish the issue before sending it.")
+    if scheduled_at is not None and scheduled_at <= now:
+        scheduled_at = None
+    if scheduled_at is not None and not backend_can_schedule():
+        raise ValidationError(
+            "This site's task backend cannot run work later; send it now instead."
+        )
+    with transaction.atomic():
+        # The issue's row lock makes "one active send per issue" a clear message
+        # rather than an integrity error when two people press at once.
+        NewsletterIssuePage.objects.select_for_update().filter(pk=issue.pk).first()
+        if IssueSend.objects.filter(
+            issue=issue, status__in=ACTIVE_SEND_STATUSES
+        ).exists():
+            raise ValidationError(
+                "This issue is already being sent or scheduled; wait for that "
+                "send to finish or cancel it first."
+            )
+        send = IssueSend.objects.create(
+            issue=issue,
+            issue_title=issue.title,
+            mailing_list=mailing_list,
+            list_name=mailing_list.name,
+            scheduled_at=scheduled_at or now,
+            created_by=user,
+        )
+        log(
+            instance=issue,
+            action="newsletter.send_scheduled" if scheduled_at else "newsletter.send",
+            user=user,
+            data={"list": mailing_list.name, "send": send.pk},
+        )
+        from . import tasks
+
+        _enqueue_on_commit(tasks.issue_send_start, send.pk, run_after=scheduled_at)
+    return send
+
+
+def _fix_recipients(send: IssueSend) -> int:
+    """Write one queued ledger row per mailable subscriber, in the database itself.
+
+    INSERT ... SELECT keeps a 100,000-person list out of the worker's memory;
+    ON CONFLICT skips anyone this issue already reached through another list.
+    """
+    names = {
+        "delivery": Delivery._meta.db_table,
+        "subscription": Subscription._meta.db_table,
+        "subscriber": Subscriber._meta.db_table,
+        "suppression": Suppression._meta.db_table,
+    }
+    quoted = {key: connection.ops.quote_name(value) for key, value in names.items()}
+    # Only quoted table names from the models are interpolated; values are bound.
+    sql = (
+        f"INSERT INTO {quoted['delivery']} (send_id, issue_id, subscriber_id) "  # noqa: S608
+        f"SELECT %s, %s, sub.subscriber_id FROM {quoted['subscription']} sub "
+        f"JOIN {quoted['subscriber']} person ON person.id = sub.subscriber_id "
+        "WHERE sub.mailing_list_id = %s AND sub.status = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {quoted['suppression']} x "
+        "WHERE x.email_hash = person.email_hash) "
+        "ORDER BY sub.subscriber_id "
+        "ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                send.pk,
+                send.issue_id,
+                send.mailing_list_id,
+                SubscriptionStatus.CONFIRMED,
+            ],
+        )
+        return cursor.rowcount
+
+
+def issue_send_start(*, send_id: int) -> bool:
+    """Freeze the email and fix the recipients, then let the workers go.
+
+    Safe to run twice: only a scheduled send whose time has come starts.
+    """
+    from . import providers, rendering
+
+    now = timezone.now()
+    with transaction.atomic():
+        send = IssueSend.objects.select_for_update().filter(pk=send_id).first()
+        if send is None or send.status != SendStatus.SCHEDULED:
+            return False
+        if send.scheduled_at > now + datetime.timedelta(seconds=1):
+            # Run early (a backend's clock, a resumed worker): try again on time.
+            from . import tasks
+
+            _enqueue_on_commit(
+                tasks.issue_send_start, send.pk, run_after=send.scheduled_at
+            )
+            return False
+        issue = NewsletterIssuePage.objects.filter(pk=send.issue_id).live().first()
+        if issue is None or send.mailing_list_id is None:
+            send.status = SendStatus.CANCELLED
+            send.pause_reason = "The issue was unpublished or the list deleted first."
+            send.finished_at = now
+            send.save(update_fields=["status", "pause_reason", "finished_at"])
+            return False
+        backend = settings.EMAIL_BACKEND
+        profile = providers.profile_for(backend)
+        placeholder = providers.placeholder_format(mode=profile.mode, profile=profile)
+        rendered = rendering.issue_render(
+            page=issue,
+            placeholders={
+                name: placeholder.format(name) for name in rendering.PERSONAL_FIELDS
+            },
+            mailing_list=send.mailing_list,
+        )
+        send.mode = profile.mode
+        send.email_backend = backend
+        send.batch_size = max(profile.batch_size, 1)
+        send.revision_id = issue.live_revision_id
+        send.subject = rendered.subject
+        send.html = rendered.html
+        send.text = rendered.text
+        send.status = SendStatus.SENDING
+        send.started_at = now
+        send.heartbeat_at = now
+        send.save()
+        _fix_recipients(send)
+        _enqueue_workers(send)
+    return True
+
+
+def issue_send_pause(*, send_id: int, reason: str = "", user=None) -> bool:
+    """Stop claiming new batches; batches already with the provider finish."""
+    with transaction.atomic():
+        send = IssueSend.objects.select_for_update().filter(pk=send_id).first()
+        if send is None or send.status != SendStatus.SENDING:
+            return False
+        send.status = SendStatus.PAUSED
+        send.pause_reason = reason[:255] or "Paused by staff."
+        send.save(update_fields=["status", "pause_reason"])
+        log(
+            instance=send,
+            action="newsletter.send_paused",
+            user=user,
+            data={"reason": send.pause_reason},
+        )
+    return True
+
+
+def issue_send_resume(*, send_id: int, user=None) -> bool:
+    """Carry on with a paused send, or restart the workers of one that stalled.
+
+    Rows a dead worker left are settled by their lease (docs/conventions.md):
+    claimed ones go back to the queue, ones with the provider become uncertain.
+    """
+    with transaction.atomic():
+        send = IssueSend.objects.select_for_update().filter(pk=send_id).first()
+        if send is None or send.status not in (SendStatus.PAUSED, SendStatus.SENDING):
+            return False
+        send.status = SendStatus.SENDING
+        send.pause_reason = ""
+        send.error_count = 0
+        send.heartbeat_at = timezone.now()
+        send.save(
+            update_fields=["status", "pause_reason", "error_count", "heartbeat_at"]
+        )
+        log(instance=send, action="newsletter.send_resumed", user=user)
+        _enqueue_workers(send)
+    return True
+
+
+def issue_send_cancel(*, send_id: int, user=None) -> bool:
+    """Stop a send for good: whoever is still queued is skipped."""
+    with transaction.atomic():
+        send = IssueSend.objects.select_for_update().filter(pk=send_id).first()
+        if send is None or not send.is_active:
+            return False
+        send.status = SendStatus.CANCELLED
+        send.finished_at = timezone.now()
+        send.save(update_fields=["status", "finished_at"])
+        send.deliveries.filter(state=DeliveryState.QUEUED).update(
+            state=DeliveryState.SKIPPED, detail="The send was cancelled."
+        )
+        log(instance=send, action="newsletter.send_cancelled", user=user)
+    return True
+
+
+def deliveries_resolve_uncertain(*, send_id: int, resend: bool, user=None) -> int:
+    """Staff's decision on uncertain deliveries: send them again, or let them be.
+
+    Resending risks a second copy for anyone the provider did take; the admin
+    says so. Returns how many rows changed.
+    """
+    with transaction.atomic():
+        send = IssueSend.objects.select_for_update().get(pk=send_id)
+        uncertain = send.deliveries.filter(state=DeliveryState.UNCERTAIN)
+        if resend:
+            changed = uncertain.update(
+                state=DeliveryState.QUEUED,
+                claim_token="",
+                claimed_at=None,
+                detail="Queued again by staff after an uncertain attempt.",
+            )
+            if changed and send.status == SendStatus.FINISHED:
+                send.status = SendStatus.SENDING
+                send.finished_at = None
+                send.save(update_fields=["status", "finished_at"])
+            if changed and send.status == SendStatus.SENDING:
+                _enqueue_workers(send)
+        else:
+            changed = uncertain.update(
+                state=DeliveryState.FAILED,
+                detail="Uncertain; staff chose not to send again.",
+            )
+        log(
+            instance=send,
+            action="newsletter.uncertain_resolved",
+            user=user,
+            data={"resend": resend, "deliveries": changed},
+        )
+    return changed
+
+
+def issue_send_test(*, page_id: int, revision_id: int | None, user_id: int) -> bool:
+    """Send the issue, as last saved, to one member of staff, marked as a test."""
+    from django.contrib.auth import get_user_model
+    from wagtail.models import Revision
+
+    from . import providers, rendering
+
+    user = get_user_model().objects.filter(pk=user_id).first()
+    page = NewsletterIssuePage.objects.filter(pk=page_id).first()
+    if user is None or page is None or not user.email:
+        return False
+    revision = Revision.objects.filter(pk=revision_id).first() if revision_id else None
+    if revision is not None and revision.object_id == str(page.pk):
+        page = revision.as_object()
+    placeholder = providers.SINGLE_PLACEHOLDER
+    rendered = rendering.issue_render(
+        page=page,
+        placeholders={
+            name: placeholder.format(name) for name in rendering.PERSONAL_FIELDS
+        },
+    )
+    subscriber = Subscriber.objects.filter(email=normalise_email(user.email)).first()
+    values = rendering.sample_values(name=user.first_name, subscriber=subscriber)
+    message = EmailMultiAlternatives(
+        subject=f"[Test] {rendered.subject}",
+        body=rendering.PersonalTemplate(rendered.text, placeholder).fill(values),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers={
+            "List-Unsubscribe": f"<{values['unsubscribe_url']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    message.attach_alternative(
+        rendering.PersonalTemplate(rendered.html, placeholder).fill(values),
+        "text/html",
+    )
+    message.send()
+    log(instance=page, action="newsletter.test_sent", user=user)
+    return True
+
+
+def _delivery_for_event(event: AnymailTrackingEvent) -> Delivery | None:
+    metadata = event.metadata or {}
+    delivery_id = metadata.get("delivery")
+    if delivery_id and str(delivery_id).isdigit():
+        return Delivery.objects.filter(pk=int(delivery_id)).first()
+    if event.message_id and event.recipient:
+        return (
+            Delivery.objects.filter(
+                esp_message_id=str(event.message_id)[:255],
+                subscriber__email_hash=email_digest(str(event.recipient)),
+            )
+            .order_by("-pk")
+            .first()
+        )
+    return None
+
+
+DELIVERY_EVENT_FIELDS = {
+    Effect.DELIVERED: "delivered_at",
+    Effect.HARD_BOUNCE: "bounced_at",
+    Effect.SOFT_BOUNCE: "bounced_at",
+    Effect.COMPLAINT: "complained_at",
+    Effect.UNSUBSCRIBE: "unsubscribed_at",
+}
+
+
+def delivery_track_event(*, event: AnymailTrackingEvent, esp_name: str) -> str:
+    """Note a tracking event on the issue delivery it is about.
+
+    A delivery the provider reports on was accepted by it: an uncertain row
+    becomes sent. A complaint may pause the send (NEWSLETTER_COMPLAINT_*).
+    """
+    effect = effect_of(event)
+    field_name = DELIVERY_EVENT_FIELDS.get(effect)
+    if field_name is None:
+        return "ignored"
+    delivery = _delivery_for_event(event)
+    if delivery is None:
+        return "no_delivery"
+    at = event.timestamp or timezone.now()
+    with transaction.atomic():
+        Delivery.objects.filter(
+            pk=delivery.pk, **{f"{field_name}__isnull": True}
+        ).update(**{field_name: at})
+        Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.UNCERTAIN).update(
+            state=DeliveryState.SENT,
+            esp_message_id=str(event.message_id or "")[:255],
+            detail=f"Confirmed by a {esp_name} tracking event.",
+        )
+    if effect is Effect.COMPLAINT:
+        _pause_on_complaints(send_id=delivery.send_id)
+    return field_name
+
+
+def _pause_on_complaints(*, send_id: int) -> None:
+    from .selectors import send_figures
+
+    figures = send_figures(send_id=send_id)
+    base = max(
+        figures["delivered"] or figures["sent"], settings.NEWSLETTER_COMPLAINT_BASE
+    )
+    if figures["complained"] / base > settings.NEWSLETTER_COMPLAINT_PAUSE_RATE:
+        issue_send_pause(
+            send_id=send_id,
+            reason=f"Complaints passed {settings.NEWSLETTER_COMPLAINT_PAUSE_RATE:.1%} "
+            f"of deliveries ({figures['complained']} so far).",
+        )
+
+
+def delivery_note_unsubscribe(*, delivery_id: int, subscriber_id: int) -> None:
+    """Count an unsubscribe from an issue's own link in that issue's figures."""
+    Delivery.objects.filter(
+        pk=delivery_id, subscriber_id=subscriber_id, unsubscribed_at__isnull=True
+    ).update(unsubscribed_at=timezone.now())

@@ -222,6 +222,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                 list_ids=link.list_ids,
                 origin=origin_of(request, "one-click" if one_click else "unsubscribe"),
             )
+            if link.delivery_id is not None:
+                services.delivery_note_unsubscribe(
+                    delivery_id=link.delivery_id, subscriber_id=subscriber.pk
+                )
         # An erased subscriber is already beyond our mail: that is success too.
         return render(
             request,

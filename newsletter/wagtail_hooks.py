@@ -1,18 +1,29 @@
-"""The newsletter in the Wagtail admin: lists, subscribers and a dashboard panel."""
+"""The newsletter in the Wagtail admin: lists, subscribers, sends, a dashboard panel."""
 
 import django_filters
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import path, reverse
 from wagtail import hooks
+from wagtail.admin.action_menu import ActionMenuItem
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.widgets.button import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from . import admin_views
-from .models import MailingList, Subscriber, Subscription, SubscriptionStatus
+from . import admin_views, send_views
+from .models import (
+    MailingList,
+    NewsletterIssuePage,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+
+SEND_TEST_ACTION = "action-newsletter-test"
 
 
 def source_choices() -> list[tuple[str, str]]:
@@ -133,7 +144,7 @@ class SubscriberViewSet(SnippetViewSet):
 class NewsletterViewSetGroup(SnippetViewSetGroup):
     """The Newsletter menu."""
 
-    items = (MailingListViewSet, SubscriberViewSet)
+    items = (MailingListViewSet, SubscriberViewSet, send_views.SendViewSet)
     menu_icon = "mail"
     menu_label = "Newsletter"
     menu_name = "newsletter"
@@ -171,3 +182,81 @@ def register_log_actions(actions):
     actions.register_action(
         "newsletter.erase", "Erase subscriber", "Erased a subscriber's data"
     )
+    for action, label, message in (
+        ("send", "Send issue", "Started sending the issue to a list"),
+        ("send_scheduled", "Schedule issue", "Scheduled the issue for a list"),
+        ("send_paused", "Pause send", "Paused sending"),
+        ("send_resumed", "Resume send", "Resumed sending"),
+        ("send_cancelled", "Cancel send", "Cancelled sending"),
+        ("uncertain_resolved", "Settle uncertain", "Settled uncertain deliveries"),
+        ("test_sent", "Send test", "Sent a test of the issue"),
+    ):
+        actions.register_action(f"newsletter.{action}", label, message)
+
+
+def _is_issue(page) -> bool:
+    return page is not None and isinstance(page.specific, NewsletterIssuePage)
+
+
+class SendTestMenuItem(ActionMenuItem):
+    """Save the draft, then email it to the editor, in one press."""
+
+    name = SEND_TEST_ACTION
+    label = "Save draft and send a test to me"
+    icon_name = "mail"
+    order = 30
+
+    def is_shown(self, context):
+        return (
+            context["view"] == "edit"
+            and not context.get("locked_for_user")
+            and _is_issue(context.get("page"))
+            and context["request"].user.has_perm("newsletter.send_test_issue")
+        )
+
+
+@hooks.register("register_page_action_menu_item")
+def register_send_test_menu_item():
+    return SendTestMenuItem()
+
+
+@hooks.register("after_edit_page")
+def send_test_after_save(request, page):
+    if SEND_TEST_ACTION not in request.POST or not _is_issue(page):
+        return None
+    user = request.user
+    if not user.has_perm("newsletter.send_test_issue"):
+        return None
+    if not user.email:
+        messages.error(request, "Add an email address to your account to get tests.")
+        return None
+    from . import tasks
+
+    revision_id = page.latest_revision_id
+    transaction.on_commit(
+        lambda: tasks.issue_send_test.enqueue(page.pk, revision_id, user.pk)
+    )
+    messages.success(
+        request, f"A test of this issue as just saved is on its way to {user.email}."
+    )
+    return None
+
+
+@hooks.register("register_page_header_buttons")
+def issue_header_buttons(page, user, view_name, next_url=None):
+    if not _is_issue(page):
+        return
+    if send_views.may_send(user):
+        yield Button(
+            "Send to a list…",
+            url=reverse("newsletter_sends:create", args=[page.pk]),
+            icon_name="mail",
+            priority=5,
+        )
+    if send_views.may_view(user):
+        yield Button(
+            "Sends and figures",
+            url=reverse("newsletter_sends:index"),
+            icon_name="list-ul",
+            priority=6,
+        )

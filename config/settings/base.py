@@ -255,6 +255,31 @@ NEWSLETTER_SIGNUP_RATE_WINDOW = env_int("NEWSLETTER_SIGNUP_RATE_WINDOW", 60 * 60
 NEWSLETTER_EMAILS_PER_ADDRESS = env_int("NEWSLETTER_EMAILS_PER_ADDRESS", 3)
 NEWSLETTER_SOFT_BOUNCE_LIMIT = env_int("NEWSLETTER_SOFT_BOUNCE_LIMIT", 3)
 
+# Sending newsletter issues (newsletter/sending.py; README "Sending an issue").
+# Empty or unset means the provider's default from newsletter/providers.py:
+# batch mode for Mailgun, SendGrid, Brevo, SparkPost and Mandrill, one message
+# per recipient for Postmark, Amazon SES, SMTP and anything unknown.
+NEWSLETTER_SEND_MODE = env("NEWSLETTER_SEND_MODE", "")
+if NEWSLETTER_SEND_MODE not in ("", "batch", "single"):
+    raise ImproperlyConfigured("NEWSLETTER_SEND_MODE must be batch or single.")
+NEWSLETTER_BATCH_SIZE = env_int("NEWSLETTER_BATCH_SIZE", 0)
+NEWSLETTER_MERGE_FIELD_FORMAT = env("NEWSLETTER_MERGE_FIELD_FORMAT", "")
+try:
+    NEWSLETTER_MAX_PER_SECOND = (
+        float(env("NEWSLETTER_MAX_PER_SECOND"))
+        if env("NEWSLETTER_MAX_PER_SECOND")
+        else None
+    )
+except ValueError:
+    raise ImproperlyConfigured("NEWSLETTER_MAX_PER_SECOND must be a number.") from None
+NEWSLETTER_SINGLE_CONCURRENCY = env_int("NEWSLETTER_SINGLE_CONCURRENCY", 8)
+NEWSLETTER_PARALLEL_TASKS = env_int("NEWSLETTER_PARALLEL_TASKS", 2)
+NEWSLETTER_TASK_SECONDS = env_int("NEWSLETTER_TASK_SECONDS", 120)
+NEWSLETTER_CLAIM_LEASE = env_int("NEWSLETTER_CLAIM_LEASE", 300)
+NEWSLETTER_ERROR_PAUSE_THRESHOLD = env_int("NEWSLETTER_ERROR_PAUSE_THRESHOLD", 10)
+NEWSLETTER_COMPLAINT_PAUSE_RATE = 0.003
+NEWSLETTER_COMPLAINT_BASE = env_int("NEWSLETTER_COMPLAINT_BASE", 1000)
+
 # Proxies in front of the site that append to X-Forwarded-For (1 behind Heroku's
 # router or one load balancer): how far to trust that header for the client's
 # address, which rate limits and consent records use (home/throttle.py).

@@ -48,3 +48,55 @@ def newsletter_signup_form(context, source="footer", heading="", form=None):
         "csrf_token": context.get("csrf_token"),
         "request": request,
     }
+
+
+@register.filter
+def email_text(html) -> str:
+    """Rich text (already expanded with `richtext`) as plain text for an email."""
+    from newsletter.rendering import html_to_text
+
+    return html_to_text(str(html))
+
+
+@register.simple_tag
+def live_only(testimonials) -> list:
+    """Chosen testimonials that are still live, in the editor's order."""
+    return [item for item in testimonials if item is not None and item.live]
+
+
+@register.simple_tag
+def email_sessions(count: int = 4) -> dict:
+    """The next workshop dates for an email: each in its own time zone, full URLs.
+
+    An email cannot run the site's script that converts times to the reader's
+    zone, so it names the zone and links to the schedule, which does.
+    """
+    from newsletter.rendering import full_url
+    from workshops.formatting import session_when
+    from workshops.models import ScheduleIndexPage, SessionStatus
+    from workshops.selectors import upcoming_sessions
+
+    shown = {SessionStatus.TENTATIVE, SessionStatus.SOLD_OUT, SessionStatus.CANCELLED}
+    schedule = ScheduleIndexPage.objects.live().public().first()
+    return {
+        "sessions": [
+            {
+                "title": session.workshop.title,
+                "url": full_url(session.workshop),
+                "when": session_when(session),
+                "status": session.get_status_display()
+                if session.status in shown
+                else "",
+            }
+            for session in upcoming_sessions(limit=count)
+        ],
+        "schedule_url": full_url(schedule) if schedule else "",
+    }
+
+
+@register.filter
+def email_url(page) -> str:
+    """A page's full address for an email."""
+    from newsletter.rendering import full_url
+
+    return full_url(page.specific) if page else ""

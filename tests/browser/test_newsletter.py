@@ -77,7 +77,8 @@ def test_mistakes_are_explained_next_to_their_fields(page, demo_site):
     lists = page.locator("main fieldset")
     expect(lists).to_have_accessible_description(re.compile("Choose at least one"))
     assert_accessible(page)
-    assert not Subscriber.objects.exists()
+    # The demo's readers of the sent issue came by import; nobody else is new.
+    assert not Subscriber.objects.exclude(source="import").exists()
 
 
 def test_a_broken_link_page_is_accessible(page, demo_site):
@@ -93,4 +94,4 @@ def test_the_footer_form_works_from_any_page(page, demo_site):
     footer.get_by_label("Workshop dates").check()
     footer.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
-    assert Subscriber.objects.get().source == "footer"
+    assert Subscriber.objects.get(email="footer@example.com").source == "footer"

@@ -35,3 +35,74 @@ def signup_form_fields(html: str) -> dict[str, str]:
 
 def links_in(text: str) -> list[str]:
     return re.findall(r"https?://\S+", text)
+
+
+@pytest.fixture
+def archive(home_page):
+    from tests.newsletter.factories import NewsletterArchivePageFactory
+
+    return NewsletterArchivePageFactory(parent=home_page, slug="newsletter")
+
+
+@pytest.fixture
+def issue(archive):
+    from tests.newsletter.factories import NewsletterIssuePageFactory
+
+    page = NewsletterIssuePageFactory(parent=archive, title="The first hour")
+    page.save_revision().publish()
+    return page
+
+
+@pytest.fixture
+def deep_dives(db):
+    return MailingListFactory(name="Diversity Deep Dives")
+
+
+@pytest.fixture
+def make_readers(deep_dives):
+    """Confirmed subscribers of Diversity Deep Dives, with the given addresses."""
+    from tests.newsletter.factories import SubscriberFactory, SubscriptionFactory
+
+    def make(*emails: str, mailing_list=None):
+        readers = []
+        for number, email in enumerate(emails):
+            subscriber = SubscriberFactory(email=email, name=f"Reader {number}")
+            SubscriptionFactory(
+                subscriber=subscriber, mailing_list=mailing_list or deep_dives
+            )
+            readers.append(subscriber)
+        return readers
+
+    return make
+
+
+@pytest.fixture
+def batch_backend(settings):
+    """Anymail's test backend (batch mode, Mailgun's merge syntax)."""
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    return settings
+
+
+@pytest.fixture
+def scripted_backend(settings):
+    from tests.newsletter import backends
+
+    backends.BUSY_SEEN.clear()
+    settings.EMAIL_BACKEND = "tests.newsletter.backends.ScriptedBackend"
+    settings.NEWSLETTER_SEND_MODE = "batch"
+    settings.NEWSLETTER_MERGE_FIELD_FORMAT = "%recipient.{}%"
+    return settings
+
+
+@pytest.fixture
+def drain(run_tasks, django_capture_on_commit_callbacks):
+    """Run queued tasks, and the tasks they queue on commit, until none are left."""
+
+    def run() -> None:
+        for _ in range(50):
+            with django_capture_on_commit_callbacks(execute=True) as callbacks:
+                run_tasks()
+            if not callbacks:
+                return
+
+    return run

@@ -4,6 +4,8 @@ from wagtail.rich_text import RichText
 
 from newsletter.models import (
     MailingList,
+    NewsletterArchivePage,
+    NewsletterIssuePage,
     NewsletterSignupPage,
     Subscriber,
     Subscription,
@@ -49,3 +51,31 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Subscription
+
+
+class NewsletterArchivePageFactory(wagtail_factories.PageFactory):
+    title = "Diversity Deep Dives"
+    slug = factory.Sequence(lambda n: f"newsletter-{n}")
+    introduction = "One essay a month."
+
+    class Meta:
+        model = NewsletterArchivePage
+
+
+class NewsletterIssuePageFactory(wagtail_factories.PageFactory):
+    title = factory.Sequence(lambda n: f"Issue {n}")
+    slug = factory.Sequence(lambda n: f"issue-{n}")
+    preheader = "What to do in the first hour."
+    introduction = "Most of what goes wrong goes wrong early."
+    body = factory.LazyFunction(
+        lambda: [
+            ("heading", {"text": "Listen first", "level": "h2"}),
+            (
+                "paragraph",
+                RichText('<p>Thank them, and <a href="/schedule/">practise</a>.</p>'),
+            ),
+        ]
+    )
+
+    class Meta:
+        model = NewsletterIssuePage

@@ -1,0 +1,50 @@
+"""The newsletter's models: who may be mailed, the issues, and what was sent."""
+
+from .issues import NewsletterArchivePage, NewsletterIssuePage
+from .sending import Delivery, DeliveryState, IssueSend, SendMode, SendStatus
+from .subscriptions import (
+    DEFAULT_CONSENT_TEXT,
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    ConsentAction,
+    ConsentRecord,
+    ConsentText,
+    MailingList,
+    NewsletterSettings,
+    NewsletterSignupPage,
+    ProviderEvent,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+    email_digest,
+    normalise_email,
+)
+
+__all__ = [
+    "DEFAULT_CONSENT_TEXT",
+    "EMAIL_MAX_LENGTH",
+    "NAME_MAX_LENGTH",
+    "ConsentAction",
+    "ConsentRecord",
+    "ConsentText",
+    "Delivery",
+    "DeliveryState",
+    "IssueSend",
+    "MailingList",
+    "NewsletterArchivePage",
+    "NewsletterIssuePage",
+    "NewsletterSettings",
+    "NewsletterSignupPage",
+    "ProviderEvent",
+    "SendMode",
+    "SendStatus",
+    "Subscriber",
+    "Subscription",
+    "SubscriptionStatus",
+    "Suppression",
+    "SuppressionReason",
+    "email_digest",
+    "normalise_email",
+]

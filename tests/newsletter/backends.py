@@ -1,0 +1,53 @@
+"""Anymail's test backend, made to fail the way providers fail, by address.
+
+An address containing `refused` gets the whole call refused with a 400 (as
+Mailgun does for one bad address in a batch); `inactive` is refused by the
+provider's suppression list (every recipient `rejected`); `timeout` times out
+after the request went out; `unreachable` never connects; `busy` gets one 503
+and then goes through.
+"""
+
+import requests
+import urllib3
+from anymail.backends.test import EmailBackend as AnymailTestBackend
+from anymail.exceptions import AnymailRequestsAPIError
+from anymail.message import AnymailRecipientStatus
+
+BUSY_SEEN: set[str] = set()
+
+
+def api_error(status: int, text: str) -> AnymailRequestsAPIError:
+    response = requests.Response()
+    response.status_code = status
+    response.reason = text
+    response._content = b'{"message": "%s"}' % text.encode()
+    return AnymailRequestsAPIError(text, response=response)
+
+
+class ScriptedBackend(AnymailTestBackend):
+    """Fails or succeeds by address, like a real provider would."""
+
+    def post_to_esp(self, payload, message):
+        emails = payload.recipient_emails
+        if any("refused" in email for email in emails):
+            raise api_error(400, "Invalid 'to' address")
+        if any("timeout" in email for email in emails):
+            raise AnymailRequestsAPIError("Timed out") from requests.ReadTimeout()
+        if any("unreachable" in email for email in emails):
+            reason = urllib3.exceptions.NewConnectionError(None, "refused")
+            error = requests.ConnectionError(
+                urllib3.exceptions.MaxRetryError(None, "/", reason=reason)
+            )
+            raise AnymailRequestsAPIError("No connection") from error
+        busy = [email for email in emails if "busy" in email]
+        if busy and not BUSY_SEEN.issuperset(busy):
+            BUSY_SEEN.update(busy)
+            raise api_error(503, "Service unavailable")
+        if all("inactive" in email for email in emails):
+            return {
+                "recipient_status": {
+                    email: AnymailRecipientStatus(message_id=None, status="rejected")
+                    for email in emails
+                }
+            }
+        return super().post_to_esp(payload, message)
