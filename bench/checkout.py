@@ -92,7 +92,6 @@ def prepare(sessions: int, capacity: int) -> tuple[list[int], int]:
 def buyer(stripe_url, session_ids, ticket_type_id, seconds, seed, results) -> None:
     configure(stripe_url)
     from workshops import services
-    from workshops.models import Order
 
     rng = random.Random(seed)
     open_sessions = list(session_ids)
@@ -118,9 +117,7 @@ def buyer(stripe_url, session_ids, ticket_type_id, seconds, seed, results) -> No
                 open_sessions.remove(session_id)
             continue
         services.order_start_payment(
-            order=Order.objects.select_related("session__workshop", "ticket_type").get(
-                pk=order.pk
-            ),
+            order=order,
             success_url="http://127.0.0.1/ok",
             cancel_url="http://127.0.0.1/cancel",
         )

@@ -159,6 +159,9 @@ def start() -> tuple[StripeStandIn, ThreadingHTTPServer]:
     class Handler(BaseHTTPRequestHandler):
         # Keep-alive, as Stripe's API allows: the client reuses its connection.
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as separate writes; with Nagle's algorithm on,
+        # the body would wait for the client's delayed ACK on every response.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):  # keep test output quiet
             pass
