@@ -12,7 +12,9 @@ it costs the machine little next to the workers it serves.
 
 Tests run it in a thread (`StandIn.start()`); a test may ask it to kill a
 process with SIGKILL when the n-th request arrives, after accepting the
-request and before answering, which is the worst moment for a sender to die.
+request and before answering, which is the worst moment for a sender to die,
+or script its answers (`answers`, `always`) to fail the way providers fail: a
+401, a 400, a success it words in a way the sender cannot read.
 """
 
 import argparse
@@ -39,6 +41,14 @@ class StandIn:
         self.recipients: Counter = Counter()
         self.kill_pid: int | None = None
         self.kill_on_request: int | None = None
+        # Scripted answers to send requests, as (status, body, accepted):
+        # `answers` for the next requests in turn, then `always` if set.
+        # `accepted` counts the recipients as taken (a success it words
+        # oddly); otherwise the request is refused and nobody is counted.
+        self.answers: list[tuple[int, bytes, bool]] = []
+        self.always: tuple[int, bytes, bool] | None = None
+        # The recipients of each send request, in order.
+        self.calls: list[list[str]] = []
         self.port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server = None
@@ -101,13 +111,19 @@ class StandIn:
             ).encode()
         else:
             return 404, b'{"message": "Not found"}'
+        self.calls.append(recipients)
+        scripted = self.answers.pop(0) if self.answers else self.always
+        if scripted is not None:
+            status, answer, accepted = scripted
+            if not accepted:
+                return status, answer
         self.accepted += len(recipients)
         if self.keep_recipients:
             self.recipients.update(address.lower() for address in recipients)
         if self.kill_on_request is not None and self.requests == self.kill_on_request:
             # Accepted but never answered: the sender dies not knowing.
             os.kill(self.kill_pid, signal.SIGKILL)
-        return 200, answer
+        return (status if scripted is not None else 200), answer
 
     def stats(self) -> dict:
         return {
@@ -121,6 +137,9 @@ class StandIn:
         self.requests = 0
         self.accepted = 0
         self.recipients.clear()
+        self.calls.clear()
+        self.answers.clear()
+        self.always = None
 
     # -- Running -------------------------------------------------------------
 

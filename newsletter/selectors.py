@@ -4,6 +4,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -242,16 +243,37 @@ def issue_figures(*, issue_id: int) -> dict[str, int]:
     return Delivery.objects.filter(issue_id=issue_id).aggregate(**_figure_aggregates())
 
 
+def send_is_stale(*, send) -> bool:
+    """Whether a sending send's workers have been silent for longer than a lease.
+
+    Workers touch `heartbeat_at` after every batch; a send that says "Sending"
+    with nobody working on it needs a person to restart its workers.
+    """
+    from .models import SendStatus
+
+    if send.status != SendStatus.SENDING or send.heartbeat_at is None:
+        return False
+    silent = timezone.now() - send.heartbeat_at
+    return silent > datetime.timedelta(seconds=settings.NEWSLETTER_CLAIM_LEASE)
+
+
 def recipient_count(*, issue, mailing_list: MailingList) -> int:
-    """How many people a send of `issue` to `mailing_list` would reach now."""
+    """How many people a send of `issue` to `mailing_list` would reach now.
+
+    Someone an earlier send skipped or was refused for counts: only a copy
+    they have, may have, or are about to get keeps them out.
+    """
     from .models import Delivery
+    from .models.sending import HOLDS_A_COPY
 
     return (
         mailable_subscriptions(mailing_list=mailing_list)
         .exclude(
             Exists(
                 Delivery.objects.filter(
-                    issue_id=issue.pk, subscriber_id=OuterRef("subscriber_id")
+                    HOLDS_A_COPY,
+                    issue_id=issue.pk,
+                    subscriber_id=OuterRef("subscriber_id"),
                 )
             )
         )

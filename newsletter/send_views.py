@@ -148,6 +148,7 @@ def send_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "failed": send.deliveries.filter(state=DeliveryState.FAILED)
             .select_related("subscriber")
             .order_by("pk")[:50],
+            "stale": selectors.send_is_stale(send=send),
             "progress_url": reverse("newsletter_sends:progress", args=[send.pk]),
             "progress_json": json.dumps(_progress(send, figures)),
         },
@@ -203,9 +204,13 @@ def send_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         done = services.issue_send_cancel(send_id=send.pk, user=user)
         message = "Cancelled. Nobody else will receive this send."
     elif action in ("resend-uncertain", "drop-uncertain"):
-        changed = services.deliveries_resolve_uncertain(
-            send_id=send.pk, resend=action == "resend-uncertain", user=user
-        )
+        try:
+            changed = services.deliveries_resolve_uncertain(
+                send_id=send.pk, resend=action == "resend-uncertain", user=user
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("newsletter_sends:detail", send.pk)
         done = bool(changed)
         message = (
             f"{changed} uncertain deliveries queued again."

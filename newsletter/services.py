@@ -883,7 +883,10 @@ def _fix_recipients(send: IssueSend) -> int:
     """Write one queued ledger row per mailable subscriber, in the database itself.
 
     INSERT ... SELECT keeps a 100,000-person list out of the worker's memory;
-    ON CONFLICT skips anyone this issue already reached through another list.
+    ON CONFLICT skips anyone this issue already reached, or may have reached,
+    through another send. The unique index covers only such rows
+    (`HOLDS_A_COPY`), so someone skipped or refused by an earlier send of the
+    issue gets a fresh row here, and the old one stays as that send's record.
     """
     names = {
         "delivery": Delivery._meta.db_table,
@@ -970,7 +973,11 @@ def issue_send_start(*, send_id: int) -> bool:
 
 
 def issue_send_pause(*, send_id: int, reason: str = "", user=None) -> bool:
-    """Stop claiming new batches; batches already with the provider finish."""
+    """Stop the send; messages already with the provider finish.
+
+    Rows a worker claimed but has not handed over go back to the queue: the
+    worker's own move to `sending` then finds nothing to move.
+    """
     with transaction.atomic():
         send = IssueSend.objects.select_for_update().filter(pk=send_id).first()
         if send is None or send.status != SendStatus.SENDING:
@@ -978,6 +985,9 @@ def issue_send_pause(*, send_id: int, reason: str = "", user=None) -> bool:
         send.status = SendStatus.PAUSED
         send.pause_reason = reason[:255] or "Paused by staff."
         send.save(update_fields=["status", "pause_reason"])
+        send.deliveries.filter(state=DeliveryState.CLAIMED).update(
+            state=DeliveryState.QUEUED, claim_token="", claimed_at=None
+        )
         log(
             instance=send,
             action="newsletter.send_paused",
@@ -1010,7 +1020,11 @@ def issue_send_resume(*, send_id: int, user=None) -> bool:
 
 
 def issue_send_cancel(*, send_id: int, user=None) -> bool:
-    """Stop a send for good: whoever is still queued is skipped."""
+    """Stop a send for good: whoever is not yet with the provider is skipped.
+
+    That includes rows a worker has claimed but not handed over: its move to
+    `sending` needs them still claimed, so they are never sent.
+    """
     with transaction.atomic():
         send = IssueSend.objects.select_for_update().filter(pk=send_id).first()
         if send is None or not send.is_active:
@@ -1018,8 +1032,13 @@ def issue_send_cancel(*, send_id: int, user=None) -> bool:
         send.status = SendStatus.CANCELLED
         send.finished_at = timezone.now()
         send.save(update_fields=["status", "finished_at"])
-        send.deliveries.filter(state=DeliveryState.QUEUED).update(
-            state=DeliveryState.SKIPPED, detail="The send was cancelled."
+        send.deliveries.filter(
+            state__in=[DeliveryState.QUEUED, DeliveryState.CLAIMED]
+        ).update(
+            state=DeliveryState.SKIPPED,
+            claim_token="",
+            claimed_at=None,
+            detail="The send was cancelled.",
         )
         log(instance=send, action="newsletter.send_cancelled", user=user)
     return True
@@ -1029,16 +1048,19 @@ def deliveries_resolve_uncertain(*, send_id: int, resend: bool, user=None) -> in
     """Staff's decision on uncertain deliveries: send them again, or let them be.
 
     Resending risks a second copy for anyone the provider did take; the admin
-    says so. Returns how many rows changed.
+    says so. Either way the rows keep blocking another send of the issue from
+    reaching those people (`may_have_reached`). Returns how many rows changed.
     """
     with transaction.atomic():
         send = IssueSend.objects.select_for_update().get(pk=send_id)
         uncertain = send.deliveries.filter(state=DeliveryState.UNCERTAIN)
         if resend:
+            _check_may_resend(send)
             changed = uncertain.update(
                 state=DeliveryState.QUEUED,
                 claim_token="",
                 claimed_at=None,
+                may_have_reached=True,
                 detail="Queued again by staff after an uncertain attempt.",
             )
             if changed and send.status == SendStatus.FINISHED:
@@ -1050,6 +1072,7 @@ def deliveries_resolve_uncertain(*, send_id: int, resend: bool, user=None) -> in
         else:
             changed = uncertain.update(
                 state=DeliveryState.FAILED,
+                may_have_reached=True,
                 detail="Uncertain; staff chose not to send again.",
             )
         log(
@@ -1059,6 +1082,40 @@ def deliveries_resolve_uncertain(*, send_id: int, resend: bool, user=None) -> in
             data={"resend": resend, "deliveries": changed},
         )
     return changed
+
+
+def _check_may_resend(send: IssueSend) -> None:
+    """Refuse to send a send's uncertain rows again when its state does not allow it."""
+    if send.status == SendStatus.CANCELLED:
+        raise ValidationError(
+            "This send was cancelled: nothing of it is sent again. Mark its "
+            "uncertain deliveries as not sent, or send the issue to the list anew."
+        )
+    if send.status == SendStatus.FINISHED and send.issue_id is not None:
+        # Reopening it would make two active sends of one issue. The issue's
+        # row lock orders this against issue_send_create.
+        NewsletterIssuePage.objects.select_for_update().filter(pk=send.issue_id).first()
+        if (
+            IssueSend.objects.filter(
+                issue_id=send.issue_id, status__in=ACTIVE_SEND_STATUSES
+            )
+            .exclude(pk=send.pk)
+            .exists()
+        ):
+            raise ValidationError(
+                "Another send of this issue is under way; send these again "
+                "once it has finished."
+            )
+
+
+def issue_send_halt(*, send_id: int, error: str) -> bool:
+    """Pause a send whose worker stopped on an unexpected error, saying why."""
+    with transaction.atomic():
+        IssueSend.objects.filter(pk=send_id).update(last_error=error)
+        return issue_send_pause(
+            send_id=send_id,
+            reason=f"A sending worker stopped on an error; resume to carry on. {error}",
+        )
 
 
 def issue_send_test(*, page_id: int, revision_id: int | None, user_id: int) -> bool:
@@ -1088,11 +1145,10 @@ def issue_send_test(*, page_id: int, revision_id: int | None, user_id: int) -> b
         subject=f"[Test] {rendered.subject}",
         body=rendering.PersonalTemplate(rendered.text, placeholder).fill(values),
         from_email=settings.DEFAULT_FROM_EMAIL,
+        # No List-Unsubscribe: a mail client's one-click button on a test
+        # would unsubscribe the editor from every list, or post to a sign-up
+        # page. The links in the body are there to be looked at.
         to=[user.email],
-        headers={
-            "List-Unsubscribe": f"<{values['unsubscribe_url']}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
     )
     message.attach_alternative(
         rendering.PersonalTemplate(rendered.html, placeholder).fill(values),
@@ -1132,8 +1188,10 @@ DELIVERY_EVENT_FIELDS = {
 def delivery_track_event(*, event: AnymailTrackingEvent, esp_name: str) -> str:
     """Note a tracking event on the issue delivery it is about.
 
-    A delivery the provider reports on was accepted by it: an uncertain row
-    becomes sent. A complaint may pause the send (NEWSLETTER_COMPLAINT_*).
+    A delivery the provider reports on was accepted by it: a row that is
+    uncertain, or queued or claimed again after it was (staff chose to resend),
+    becomes sent, so the copy it stood for is not sent a second time. A
+    complaint may pause the send (NEWSLETTER_COMPLAINT_*).
     """
     effect = effect_of(event)
     field_name = DELIVERY_EVENT_FIELDS.get(effect)
@@ -1147,8 +1205,17 @@ def delivery_track_event(*, event: AnymailTrackingEvent, esp_name: str) -> str:
         Delivery.objects.filter(
             pk=delivery.pk, **{f"{field_name}__isnull": True}
         ).update(**{field_name: at})
-        Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.UNCERTAIN).update(
+        # A claimed row's worker then finds nothing to hand over.
+        Delivery.objects.filter(
+            pk=delivery.pk,
+            state__in=[
+                DeliveryState.UNCERTAIN,
+                DeliveryState.QUEUED,
+                DeliveryState.CLAIMED,
+            ],
+        ).update(
             state=DeliveryState.SENT,
+            claim_token="",
             esp_message_id=str(event.message_id or "")[:255],
             detail=f"Confirmed by a {esp_name} tracking event.",
         )

@@ -23,7 +23,19 @@ def issue_send_work(send_id: int) -> str:
     """
     from django.conf import settings
 
-    result = sending.work(send_id=send_id, seconds=settings.NEWSLETTER_TASK_SECONDS)
+    try:
+        result = sending.work(send_id=send_id, seconds=settings.NEWSLETTER_TASK_SECONDS)
+    except Exception as error:
+        # Nothing else would queue the next task: the send would say
+        # "Sending" for ever. Pause it with the reason where staff look.
+        logger.exception("Sending worker for send %s stopped", send_id)
+        try:
+            services.issue_send_halt(send_id=send_id, error=sending.describe(error))
+        except Exception:
+            # The database itself may be what failed; the page's stale
+            # heartbeat warning still tells staff.
+            logger.exception("Could not pause send %s", send_id)
+        return "error"
     if result is sending.WorkResult.MORE:
         issue_send_work.enqueue(send_id)
     elif result is sending.WorkResult.WAITING and default_task_backend.supports_defer:

@@ -1,13 +1,14 @@
 """What was sent: one send per issue and list, one ledger row per recipient.
 
-The ledger is the guarantee. A row exists once per (issue, subscriber); it moves
-`queued → claimed → sending → sent | failed | uncertain`, or to `skipped`, and
-only a committed `sending` row is ever handed to the provider. See
-docs/conventions.md, "Sending an issue".
+The ledger is the guarantee. A person has at most one row per issue that has
+reached or may reach the provider; it moves `queued → claimed → sending → sent |
+failed | uncertain`, or to `skipped`, and only a committed `sending` row is ever
+handed to the provider. See docs/conventions.md, "Sending an issue".
 """
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from .issues import NewsletterIssuePage
 from .subscriptions import MailingList, Subscriber
@@ -115,6 +116,16 @@ class DeliveryState(models.TextChoices):
 
 IN_FLIGHT_STATES = (DeliveryState.CLAIMED, DeliveryState.SENDING)
 OPEN_STATES = (DeliveryState.QUEUED, *IN_FLIGHT_STATES)
+# Rows that stand for a copy the person has, may have, or is about to get:
+# the only ones that keep another send of the issue from reaching them. A
+# skipped row, or one the provider refused, never reached anyone.
+HOLDS_A_COPY = Q(
+    state__in=(
+        *OPEN_STATES,
+        DeliveryState.SENT,
+        DeliveryState.UNCERTAIN,
+    )
+) | Q(may_have_reached=True)
 
 
 class Delivery(models.Model):
@@ -144,6 +155,9 @@ class Delivery(models.Model):
     claim_token = models.CharField(max_length=32, default="", db_default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # Set once a row was uncertain and staff decided: whatever becomes of it
+    # later (refused on the resend, dropped), the person may have the issue.
+    may_have_reached = models.BooleanField(default=False, db_default=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     esp_message_id = models.CharField(max_length=255, default="", db_default="")
     esp_status = models.CharField(max_length=20, default="", db_default="")
@@ -159,11 +173,13 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["issue", "subscriber"], name="newsletter_one_delivery_per_issue"
+                fields=["issue", "subscriber"],
+                condition=HOLDS_A_COPY,
+                name="newsletter_one_copy_per_issue",
             ),
         ]
         indexes = [
-            models.Index(fields=["send", "state", "id"]),
+            models.Index(fields=["send", "state", "attempts", "id"]),
             models.Index(fields=["claim_token"]),
             models.Index(fields=["esp_message_id"]),
         ]

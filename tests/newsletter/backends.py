@@ -3,17 +3,23 @@
 An address containing `refused` gets the whole call refused with a 400 (as
 Mailgun does for one bad address in a batch); `inactive` is refused by the
 provider's suppression list (every recipient `rejected`); `timeout` times out
-after the request went out; `unreachable` never connects; `busy` gets one 503
-and then goes through.
+after the request went out; `unreachable` never connects (until a test ends
+the outage); `busy` gets one 503 and then goes through. `CALLS` counts the
+calls that reached the "provider".
 """
+
+import time
 
 import requests
 import urllib3
 from anymail.backends.test import EmailBackend as AnymailTestBackend
 from anymail.exceptions import AnymailRequestsAPIError
 from anymail.message import AnymailRecipientStatus
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
 BUSY_SEEN: set[str] = set()
+CALLS: list[list[str]] = []
+OUTAGE = {"over": False}
 
 
 def api_error(status: int, text: str) -> AnymailRequestsAPIError:
@@ -29,11 +35,12 @@ class ScriptedBackend(AnymailTestBackend):
 
     def post_to_esp(self, payload, message):
         emails = payload.recipient_emails
+        CALLS.append(list(emails))
         if any("refused" in email for email in emails):
             raise api_error(400, "Invalid 'to' address")
         if any("timeout" in email for email in emails):
             raise AnymailRequestsAPIError("Timed out") from requests.ReadTimeout()
-        if any("unreachable" in email for email in emails):
+        if any("unreachable" in email for email in emails) and not OUTAGE["over"]:
             reason = urllib3.exceptions.NewConnectionError(None, "refused")
             error = requests.ConnectionError(
                 urllib3.exceptions.MaxRetryError(None, "/", reason=reason)
@@ -51,3 +58,14 @@ class ScriptedBackend(AnymailTestBackend):
                 }
             }
         return super().post_to_esp(payload, message)
+
+
+SENT_AT: list[float] = []
+
+
+class TimedBackend(LocmemBackend):
+    """Django's in-memory backend, noting when each message went out."""
+
+    def send_messages(self, messages):
+        SENT_AT.extend(time.monotonic() for _ in messages)
+        return super().send_messages(messages)

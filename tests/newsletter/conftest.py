@@ -88,6 +88,8 @@ def scripted_backend(settings):
     from tests.newsletter import backends
 
     backends.BUSY_SEEN.clear()
+    backends.CALLS.clear()
+    backends.OUTAGE["over"] = False
     settings.EMAIL_BACKEND = "tests.newsletter.backends.ScriptedBackend"
     settings.NEWSLETTER_SEND_MODE = "batch"
     settings.NEWSLETTER_MERGE_FIELD_FORMAT = "%recipient.{}%"

@@ -43,3 +43,63 @@ def test_batch_mode_is_never_used_without_anymail(settings):
     assert [error.id for error in providers.check_send_mode(None)] == [
         "newsletter.E001"
     ]
+
+
+def test_mandrill_goes_one_message_each(settings):
+    # Anymail's Mandrill backend has no merge_headers: a batch could not give
+    # each person their own List-Unsubscribe.
+    backend = "anymail.backends.mandrill.EmailBackend"
+    settings.EMAIL_BACKEND = backend
+
+    assert not providers.supports_merge_headers(backend)
+    assert providers.supports_merge_headers("anymail.backends.mailgun.EmailBackend")
+    assert providers.profile_for(backend).mode == SendMode.SINGLE
+    assert providers.check_send_mode(None) == []
+
+    settings.NEWSLETTER_SEND_MODE = "batch"
+    assert providers.profile_for(backend).mode == SendMode.SINGLE
+    assert [error.id for error in providers.check_send_mode(None)] == [
+        "newsletter.E002"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("%recipient.{}%", True),
+        ("{{{{{}}}}}", True),
+        ("-{}-", True),
+        ("%recipient.name%", False),  # the same for every field
+        ("{0", False),
+        ("", False),
+    ],
+)
+def test_a_merge_field_format_needs_a_place_for_the_name(settings, value, valid):
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.NEWSLETTER_MERGE_FIELD_FORMAT = value
+
+    assert providers.is_merge_format(value) is valid
+    errors = [error.id for error in providers.check_send_mode(None)]
+    assert errors == ([] if valid or not value else ["newsletter.E003"])
+
+
+def test_an_unknown_batch_provider_needs_its_merge_syntax(settings):
+    settings.EMAIL_BACKEND = "anymail.backends.resend.EmailBackend"
+    settings.NEWSLETTER_SEND_MODE = "batch"
+
+    assert [error.id for error in providers.check_send_mode(None)] == [
+        "newsletter.E003"
+    ]
+    assert providers.profile_for().mode == SendMode.SINGLE
+
+
+def test_the_claim_lease_outlasts_a_task(settings):
+    settings.NEWSLETTER_TASK_SECONDS = 120
+    settings.EMAIL_TIMEOUT = 30
+    settings.NEWSLETTER_CLAIM_LEASE = 300
+    assert providers.check_claim_lease(None) == []
+
+    settings.NEWSLETTER_CLAIM_LEASE = 150
+    assert [error.id for error in providers.check_claim_lease(None)] == [
+        "newsletter.E004"
+    ]

@@ -1,6 +1,7 @@
 """Sending an issue: batch calls, personal links, and exactly one copy each."""
 
 from collections import Counter
+from html import escape as html_escape
 
 import pytest
 from anymail.signals import AnymailTrackingEvent
@@ -280,24 +281,6 @@ def test_recipients_all_refused_by_the_provider_are_recorded_as_failed(
     }
 
 
-def test_a_busy_provider_is_asked_again_and_sends_once(
-    scripted_backend, issue, make_readers, deep_dives, settings
-):
-    settings.NEWSLETTER_BATCH_SIZE = 1
-    make_readers("busy@example.com", "unreachable@example.com")
-    send = start(issue, deep_dives)
-    run(send)
-
-    busy = send.deliveries.get(subscriber__email="busy@example.com")
-    unreachable = send.deliveries.get(subscriber__email="unreachable@example.com")
-    assert (busy.state, busy.attempts) == (DeliveryState.SENT, 1)
-    assert (unreachable.state, unreachable.attempts) == (
-        DeliveryState.FAILED,
-        sending.MAX_ATTEMPTS,
-    )
-    assert received() == Counter({"busy@example.com": 1})
-
-
 def test_errors_past_the_threshold_pause_the_send(
     scripted_backend, issue, make_readers, deep_dives, settings
 ):
@@ -407,7 +390,7 @@ def test_pause_resume_and_cancel(
     batch_backend, issue, make_readers, deep_dives, settings
 ):
     settings.NEWSLETTER_BATCH_SIZE = 1
-    make_readers("a@example.com", "b@example.com", "c@example.com")
+    make_readers(*(f"reader{n}@example.com" for n in range(4)))
     send = start(issue, deep_dives)
 
     def pause_after_first(name):
@@ -428,27 +411,362 @@ def test_pause_resume_and_cancel(
     send.refresh_from_db()
     assert send.status == SendStatus.CANCELLED
     assert len(mail.outbox) == 2
-    assert states(send) == Counter({DeliveryState.SENT: 2, DeliveryState.SKIPPED: 1})
+    assert states(send) == Counter({DeliveryState.SENT: 2, DeliveryState.SKIPPED: 2})
+
+
+def test_a_cancel_stops_rows_a_worker_has_already_claimed(
+    batch_backend, issue, make_readers, deep_dives, settings
+):
+    settings.NEWSLETTER_BATCH_SIZE = 3
+    make_readers(*(f"reader{n}@example.com" for n in range(6)))
+    send = start(issue, deep_dives)
+    # The worker has claimed its first batch when staff press Cancel.
+    sending.crash_hook = lambda name: (
+        name == "claimed" and services.issue_send_cancel(send_id=send.pk)
+    )
+
+    assert run(send) is sending.WorkResult.STOPPED
+
+    # "Nobody else will receive this send": not even the batch in hand.
+    assert not mail.outbox
+    assert states(send) == Counter({DeliveryState.SKIPPED: 6})
+
+
+def test_a_pause_gives_back_rows_a_worker_has_already_claimed(
+    batch_backend, issue, make_readers, deep_dives, settings
+):
+    settings.NEWSLETTER_BATCH_SIZE = 3
+    readers = make_readers(*(f"reader{n}@example.com" for n in range(6)))
+    send = start(issue, deep_dives)
+    sending.crash_hook = lambda name: (
+        name == "claimed" and services.issue_send_pause(send_id=send.pk)
+    )
+
+    assert run(send) is sending.WorkResult.STOPPED
+
+    assert not mail.outbox
+    assert states(send) == Counter({DeliveryState.QUEUED: 6})
+    sending.crash_hook = None
+    assert services.issue_send_resume(send_id=send.pk)
+    assert run(send) is sending.WorkResult.FINISHED
+    assert received() == Counter({reader.email: 1 for reader in readers})
+
+
+def test_single_mode_stops_within_a_batch_when_paused(
+    issue, make_readers, deep_dives, settings
+):
+    # The locmem backend sends one message each, in chunks of 16.
+    settings.NEWSLETTER_BATCH_SIZE = 40
+    readers = make_readers(*(f"reader{n}@example.com" for n in range(40)))
+    send = start(issue, deep_dives)
+    sending.crash_hook = lambda name: (
+        name == "after_call" and services.issue_send_pause(send_id=send.pk)
+    )
+
+    assert run(send) is sending.WorkResult.STOPPED
+
+    assert len(mail.outbox) == 16
+    assert states(send) == Counter({DeliveryState.SENT: 16, DeliveryState.QUEUED: 24})
+    sending.crash_hook = None
+    assert services.issue_send_resume(send_id=send.pk)
+    assert run(send) is sending.WorkResult.FINISHED
+    assert received() == Counter({reader.email: 1 for reader in readers})
+
+
+def test_single_mode_checks_who_left_before_every_chunk(
+    issue, make_readers, deep_dives, settings
+):
+    settings.NEWSLETTER_BATCH_SIZE = 40
+    readers = make_readers(*(f"reader{n}@example.com" for n in range(40)))
+    send = start(issue, deep_dives)
+
+    def leave_during_the_first_chunk(name: str) -> None:
+        if name == "before_call" and not mail.outbox:
+            services.subscriber_unsubscribe(
+                subscriber_id=readers[30].pk,
+                list_ids=[deep_dives.pk],
+                origin=services.Origin(source="one-click"),
+            )
+
+    sending.crash_hook = leave_during_the_first_chunk
+    assert run(send) is sending.WorkResult.FINISHED
+
+    assert readers[30].email not in received()
+    assert len(mail.outbox) == 39
+    assert send.deliveries.get(subscriber=readers[30]).state == DeliveryState.SKIPPED
 
 
 def test_a_scheduled_send_waits_for_its_time(batch_backend, issue, deep_dives):
-    from django_tasks_db.models import DBTaskResult
-
     later = timezone.now() + timezone.timedelta(hours=2)
-    with_callbacks = []
     send = services.issue_send_create(
         issue=issue, mailing_list=deep_dives, scheduled_at=later
     )
-    with_callbacks.append(send)
 
     assert not services.issue_send_start(send_id=send.pk)
     send.refresh_from_db()
     assert send.status == SendStatus.SCHEDULED
     assert not send.html
-    del DBTaskResult  # the deferral itself is checked in test_send_admin
+
+
+def deferred_work(send_id: int) -> list:
+    """When queued issue_send_work tasks for this send are to run, per backend."""
+    from django.conf import settings
+
+    backend = settings.TASKS["default"]["BACKEND"]
+    if backend == "django_tasks_db.DatabaseBackend":
+        from django_tasks_db.models import DBTaskResult
+
+        return [
+            task.run_after
+            for task in DBTaskResult.objects.filter(
+                task_path__endswith="issue_send_work", run_after__isnull=False
+            )
+            if task.args_kwargs["args"] == [send_id]
+        ]
+    import django_rq
+
+    queue = django_rq.get_queue("default")
+    registry = queue.scheduled_job_registry
+    # Other tests' work may still be scheduled in the shared Redis.
+    return [
+        registry.get_scheduled_time(job.id)
+        for job in map(queue.fetch_job, registry.get_job_ids())
+        if job is not None and list(job.args) == [send_id]
+    ]
+
+
+def test_a_worker_with_nothing_left_checks_back_when_the_others_lease_ends(
+    batch_backend, issue, make_readers, deep_dives, settings
+):
+    from django_tasks import default_task_backend
+
+    from newsletter import tasks
+
+    if not default_task_backend.supports_defer:
+        pytest.skip("This task backend cannot run work later.")
+    make_readers("a@example.com", "b@example.com")
+    send = start(issue, deep_dives)
+    # Another worker holds every row, then goes silent.
+    sending.claim(send=send, size=10)
+    expected = sending.oldest_claim_expiry(send_id=send.pk)
+
+    assert tasks.issue_send_work.call(send.pk) == "waiting"
+
+    (run_after,) = deferred_work(send.pk)
+    assert abs((run_after - expected).total_seconds()) < 1
+    # When it runs, the dead worker's rows go back to the queue and are sent.
+    settings.NEWSLETTER_CLAIM_LEASE = 0
+    assert tasks.issue_send_work.call(send.pk) == "finished"
+    assert received() == Counter({"a@example.com": 1, "b@example.com": 1})
+
+
+def test_a_worker_that_crashes_pauses_the_send_and_says_why(
+    batch_backend, issue, make_readers, deep_dives, monkeypatch
+):
+    from newsletter import tasks
+
+    make_readers("a@example.com")
+    send = start(issue, deep_dives)
+
+    def broken(**kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(sending, "work", broken)
+    assert tasks.issue_send_work.call(send.pk) == "error"
+
+    send.refresh_from_db()
+    assert send.status == SendStatus.PAUSED
+    assert "worker stopped on an error" in send.pause_reason
+    assert "the disk is full" in send.last_error
 
 
 def test_one_active_send_per_issue(batch_backend, issue, deep_dives):
     services.issue_send_create(issue=issue, mailing_list=deep_dives)
     with pytest.raises(Exception, match="already being sent"):
         services.issue_send_create(issue=issue, mailing_list=deep_dives)
+
+
+def test_a_cancelled_send_can_be_sent_again_to_those_it_skipped(
+    batch_backend, issue, make_readers, deep_dives, settings
+):
+    settings.NEWSLETTER_BATCH_SIZE = 2
+    readers = make_readers(*(f"reader{n}@example.com" for n in range(5)))
+    first = start(issue, deep_dives)
+    sending.crash_hook = lambda name: (
+        name == "after_call" and services.issue_send_cancel(send_id=first.pk)
+    )
+    run(first)
+    sending.crash_hook = None
+    assert states(first) == Counter({DeliveryState.SENT: 2, DeliveryState.SKIPPED: 3})
+
+    # The list is put right and the issue sent to it again.
+    assert recipient_count(issue=issue, mailing_list=deep_dives) == 3
+    second = start(issue, deep_dives)
+    assert run(second) is sending.WorkResult.FINISHED
+
+    assert received() == Counter({reader.email: 1 for reader in readers})
+    assert states(second) == Counter({DeliveryState.SENT: 3})
+    # The first send's record of whom it skipped stays as it was.
+    assert states(first) == Counter({DeliveryState.SENT: 2, DeliveryState.SKIPPED: 3})
+
+
+def test_leaving_one_list_mid_send_does_not_cost_the_issue_on_another(
+    batch_backend, issue, make_readers, deep_dives, settings
+):
+    settings.NEWSLETTER_BATCH_SIZE = 1
+    other = MailingListFactory(name="Workshop dates")
+    make_readers("first@example.com")
+    (both,) = make_readers("both@example.com")
+    SubscriptionFactory(subscriber=both, mailing_list=other)
+    send = start(issue, deep_dives)
+
+    def leave_deep_dives(name: str) -> None:
+        if name == "claimed" and not mail.outbox:
+            services.subscriber_unsubscribe(
+                subscriber_id=both.pk,
+                list_ids=[deep_dives.pk],
+                origin=services.Origin(source="one-click"),
+            )
+
+    sending.crash_hook = leave_deep_dives
+    run(send)
+    sending.crash_hook = None
+    assert send.deliveries.get(subscriber=both).state == DeliveryState.SKIPPED
+
+    # Still on Workshop dates: that send reaches them.
+    assert recipient_count(issue=issue, mailing_list=other) == 1
+    run(start(issue, other))
+    assert received() == Counter({"first@example.com": 1, "both@example.com": 1})
+
+
+def test_someone_who_may_have_the_issue_is_never_sent_it_again(
+    batch_backend, issue, make_readers, deep_dives
+):
+    other = MailingListFactory(name="Workshop dates")
+    (reader,) = make_readers("ada@example.com")
+    SubscriptionFactory(subscriber=reader, mailing_list=other)
+    first = start(issue, deep_dives)
+    run(first)
+    first.deliveries.update(state=DeliveryState.UNCERTAIN)
+    mail.outbox.clear()
+    # Staff decide not to risk a second copy.
+    assert services.deliveries_resolve_uncertain(send_id=first.pk, resend=False) == 1
+
+    assert recipient_count(issue=issue, mailing_list=other) == 0
+    second = start(issue, other)
+    run(second)
+    assert not mail.outbox
+    assert not second.deliveries.exists()
+
+
+def test_a_tracking_event_for_a_row_queued_again_stops_the_second_copy(
+    batch_backend, issue, make_readers, deep_dives
+):
+    make_readers("a@example.com", "b@example.com")
+    send = start(issue, deep_dives)
+    run(send)
+    send.deliveries.update(state=DeliveryState.UNCERTAIN)
+    mail.outbox.clear()
+    assert services.deliveries_resolve_uncertain(send_id=send.pk, resend=True) == 2
+    late = send.deliveries.get(subscriber__email="a@example.com")
+
+    # The provider's "delivered" for the first attempt arrives before a worker
+    # gets to the row.
+    services.delivery_track_event(
+        event=AnymailTrackingEvent(
+            event_type="delivered",
+            recipient="a@example.com",
+            metadata={"delivery": str(late.pk)},
+        ),
+        esp_name="Mailgun",
+    )
+    run(send)
+
+    assert received() == Counter({"b@example.com": 1})
+    late.refresh_from_db()
+    assert late.state == DeliveryState.SENT
+
+
+def test_uncertain_rows_of_a_cancelled_send_are_not_sent_again(
+    batch_backend, issue, make_readers, deep_dives
+):
+    from django.core.exceptions import ValidationError
+
+    make_readers("a@example.com")
+    send = start(issue, deep_dives)
+    send.deliveries.update(state=DeliveryState.UNCERTAIN)
+    services.issue_send_cancel(send_id=send.pk)
+
+    with pytest.raises(ValidationError, match="cancelled"):
+        services.deliveries_resolve_uncertain(send_id=send.pk, resend=True)
+
+    run(send)
+    assert not mail.outbox
+    assert states(send) == Counter({DeliveryState.UNCERTAIN: 1})
+
+
+def test_uncertain_rows_wait_while_another_send_of_the_issue_is_active(
+    batch_backend, issue, make_readers, deep_dives
+):
+    from django.core.exceptions import ValidationError
+
+    other = MailingListFactory(name="Workshop dates")
+    make_readers("a@example.com")
+    make_readers("b@example.com", mailing_list=other)
+    first = start(issue, deep_dives)
+    run(first)
+    first.deliveries.update(state=DeliveryState.UNCERTAIN)
+    services.issue_send_create(issue=issue, mailing_list=other)
+
+    with pytest.raises(ValidationError, match="Another send of this issue"):
+        services.deliveries_resolve_uncertain(send_id=first.pk, resend=True)
+
+    first.refresh_from_db()
+    assert first.status == SendStatus.FINISHED
+    assert states(first) == Counter({DeliveryState.UNCERTAIN: 1})
+
+
+NAMES = ["Zoë <b>&amp;</b> O'Brien", "%recipient.unsubscribe_url%", "100% & <3"]
+
+
+def test_names_go_into_a_batch_as_text_and_escaped_html(
+    batch_backend, issue, deep_dives
+):
+    from tests.newsletter.factories import SubscriberFactory
+
+    for number, name in enumerate(NAMES):
+        reader = SubscriberFactory(email=f"reader{number}@example.com", name=name)
+        SubscriptionFactory(subscriber=reader, mailing_list=deep_dives)
+    run(start(issue, deep_dives))
+
+    (message,) = mail.outbox
+    data = message.anymail_test_params["merge_data"]
+    for number, name in enumerate(NAMES):
+        values = data[f"reader{number}@example.com"]
+        assert values["greeting"] == f"Hello {name},"
+        assert values["greeting_html"] == f"Hello {html_escape(name)},"
+    # The frozen email refers to the escaped field where it is HTML.
+    html = message.alternatives[0][0]
+    assert "%recipient.greeting_html%" in html
+    assert "%recipient.greeting%" not in html
+
+
+def test_names_go_into_single_messages_as_text_and_escaped_html(issue, deep_dives):
+    from tests.newsletter.factories import SubscriberFactory
+
+    for number, name in enumerate(NAMES):
+        reader = SubscriberFactory(email=f"reader{number}@example.com", name=name)
+        SubscriptionFactory(subscriber=reader, mailing_list=deep_dives)
+    run(start(issue, deep_dives))
+
+    by_address = {message.to[0]: message for message in mail.outbox}
+    for number, name in enumerate(NAMES):
+        message = by_address[f"reader{number}@example.com"]
+        html = message.alternatives[0][0]
+        assert f"Hello {name}," in message.body
+        assert f"Hello {html_escape(name)}," in html
+        assert f"Hello {name}," not in html or name == html_escape(name)
+        # A name that looks like a merge field stays a name: filled in once.
+        assert "%%nl." not in html + message.body
+        unsubscribe = message.extra_headers["List-Unsubscribe"].strip("<>")
+        assert unsubscribe in html
