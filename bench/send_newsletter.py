@@ -71,6 +71,7 @@ def base_env(database_url: str, standin_port: int) -> dict:
         "ANYMAIL_MAILGUN_API_URL": f"http://127.0.0.1:{standin_port}/v3",
         "ANYMAIL_POSTMARK_SERVER_TOKEN": "bench-token",
         "ANYMAIL_POSTMARK_API_URL": f"http://127.0.0.1:{standin_port}/",
+        "ANYMAIL_WEBHOOK_SECRET": "bench:bench-secret",
     }
 
 
