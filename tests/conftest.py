@@ -97,7 +97,11 @@ def _empty_rq_queue(django_db_blocker):
     if settings.TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
         import django_rq
 
-        django_rq.get_queue("default").empty()
+        queue = django_rq.get_queue("default")
+        queue.empty()
+        # Work scheduled for later by an earlier run: its ids may come again.
+        for job_id in queue.scheduled_job_registry.get_job_ids():
+            queue.scheduled_job_registry.remove(job_id, delete_job=True)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@ import re
 
 import pytest
 
+from bench.provider_standin import StandIn
 from tests.newsletter.factories import MailingListFactory
 
 
@@ -108,3 +109,38 @@ def drain(run_tasks, django_capture_on_commit_callbacks):
                 return
 
     return run
+
+
+@pytest.fixture
+def standin():
+    """The email provider stand-in (Mailgun's and Postmark's APIs) on 127.0.0.1."""
+    server = StandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailgun(settings, standin):
+    """Anymail's real Mailgun backend (batch mode) pointed at the stand-in."""
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {
+        "MAILGUN_API_KEY": "key-standin",
+        "MAILGUN_API_URL": standin.url,
+    }
+    settings.DEFAULT_FROM_EMAIL = "Tidewell <news@tidewell.example>"
+    settings.NEWSLETTER_BATCH_SIZE = 4
+    return standin
+
+
+@pytest.fixture
+def postmark(settings, standin):
+    """Anymail's real Postmark backend (single mode, a pool of requests)."""
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    settings.ANYMAIL = {
+        "POSTMARK_SERVER_TOKEN": "token-standin",
+        "POSTMARK_API_URL": standin.url + "/",
+    }
+    settings.DEFAULT_FROM_EMAIL = "Tidewell <news@tidewell.example>"
+    settings.NEWSLETTER_BATCH_SIZE = 100
+    settings.NEWSLETTER_SINGLE_CONCURRENCY = 4
+    return standin

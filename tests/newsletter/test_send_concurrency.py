@@ -11,7 +11,6 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from bench.provider_standin import StandIn
 from newsletter import sending, services
 from newsletter.models import DeliveryState, SendStatus
 
@@ -27,28 +26,9 @@ WORKER = Path(__file__).with_name("worker_process.py")
 
 
 @pytest.fixture
-def standin():
-    server = StandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mailgun(settings, standin):
-    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
-    settings.ANYMAIL = {
-        "MAILGUN_API_KEY": "key-standin",
-        "MAILGUN_API_URL": standin.url,
-    }
-    settings.DEFAULT_FROM_EMAIL = "Tidewell <news@tidewell.example>"
+def mailgun(mailgun, settings):
     settings.NEWSLETTER_BATCH_SIZE = 10
-    return standin
-
-
-@pytest.fixture(autouse=True)
-def _no_crash_hook():
-    yield
-    sending.crash_hook = None
+    return mailgun
 
 
 def test_two_workers_send_nobody_twice(mailgun, issue, make_readers, deep_dives):

@@ -20,7 +20,6 @@ from anymail.exceptions import (
 )
 from django.core import mail
 
-from bench.provider_standin import StandIn
 from newsletter import sending, services
 from newsletter.models import DeliveryState, IssueSend, SendStatus
 from newsletter.sending import Failure, Recipient, classify
@@ -189,20 +188,6 @@ def test_errors_building_the_message_name_the_address_or_the_message():
 
 
 # -- Through anymail's Mailgun backend, against the stand-in ---------------------
-
-
-@pytest.fixture
-def mailgun(settings):
-    standin = StandIn().start()
-    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
-    settings.ANYMAIL = {
-        "MAILGUN_API_KEY": "key-standin",
-        "MAILGUN_API_URL": standin.url,
-    }
-    settings.DEFAULT_FROM_EMAIL = "Tidewell <news@tidewell.example>"
-    settings.NEWSLETTER_BATCH_SIZE = 4
-    yield standin
-    standin.stop()
 
 
 def test_a_success_we_cannot_read_is_uncertain_and_sent_once(
@@ -600,21 +585,6 @@ def test_rows_put_off_by_the_provider_go_to_the_back_of_the_queue(
     _, recipients = sending.claim(send=send, size=2)
 
     assert [r.email for r in recipients] == ["b@example.com", "c@example.com"]
-
-
-@pytest.fixture
-def postmark(settings):
-    standin = StandIn().start()
-    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
-    settings.ANYMAIL = {
-        "POSTMARK_SERVER_TOKEN": "token-standin",
-        "POSTMARK_API_URL": standin.url + "/",
-    }
-    settings.DEFAULT_FROM_EMAIL = "Tidewell <news@tidewell.example>"
-    settings.NEWSLETTER_BATCH_SIZE = 100
-    settings.NEWSLETTER_SINGLE_CONCURRENCY = 4
-    yield standin
-    standin.stop()
 
 
 def test_single_mode_through_a_pool_pauses_on_our_error_and_loses_nobody(
