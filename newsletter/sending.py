@@ -73,7 +73,7 @@ from .models import (
     SubscriptionStatus,
     Suppression,
 )
-from .models.sending import IN_FLIGHT_STATES, OPEN_STATES
+from .models.sending import CANCELLED_DETAIL, IN_FLIGHT_STATES, OPEN_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,6 @@ def _departed(send: IssueSend) -> Q:
 
 
 DEPARTED_DETAIL = "Unsubscribed, suppressed or erased before their batch."
-CANCELLED_DETAIL = "The send was cancelled."
 
 
 def claim(*, send: IssueSend, size: int) -> tuple[str, list[Recipient]]:
@@ -272,11 +271,21 @@ def mark_sending(
     moved = held.filter(
         Exists(IssueSend.objects.filter(pk=send.pk, status=SendStatus.SENDING))
     ).update(state=DeliveryState.SENDING, claimed_at=timezone.now())
-    if moved == len(ids):
+    return _still_sending(token=token, recipients=recipients, moved=moved)
+
+
+def _still_sending(
+    *, token: str, recipients: Sequence[Recipient], moved: int
+) -> list[Recipient]:
+    """The recipients whose rows are `sending` under `token`, after an update of
+    `moved` of them; read again only when some did not move."""
+    if moved == len(recipients):
         return list(recipients)
     mine = set(
         Delivery.objects.filter(
-            id__in=ids, claim_token=token, state=DeliveryState.SENDING
+            id__in=[recipient.delivery_id for recipient in recipients],
+            claim_token=token,
+            state=DeliveryState.SENDING,
         ).values_list("id", flat=True)
     )
     return [recipient for recipient in recipients if recipient.delivery_id in mine]
@@ -781,42 +790,27 @@ def call_provider(
     except AnymailRecipientsRefused:
         # Every recipient refused (the provider's own suppression list):
         # anymail still tells us who, with what status.
-        statuses = _statuses(message)
-        return (
-            {
-                recipient.delivery_id: statuses.get(
-                    recipient.email.lower(),
-                    Outcome(DeliveryState.FAILED, detail="Refused by the provider."),
-                )
-                for recipient in recipients
-            },
-            None,
-            "",
-        )
+        refused = Outcome(DeliveryState.FAILED, detail="Refused by the provider.")
+        return _per_recipient(_statuses(message), recipients, missing=refused), None, ""
     except Exception as error:
         return {}, classify(error, recipients), describe(error)
     statuses = _statuses(message)
-    if not statuses:
+    if statuses:
+        missing = Outcome(DeliveryState.UNCERTAIN, detail="No status for this address.")
+    else:
         # Django's own backends (SMTP, console, locmem) raise or succeed whole.
-        return (
-            {
-                recipient.delivery_id: Outcome(DeliveryState.SENT)
-                for recipient in recipients
-            },
-            None,
-            "",
-        )
-    return (
-        {
-            recipient.delivery_id: statuses.get(
-                recipient.email.lower(),
-                Outcome(DeliveryState.UNCERTAIN, detail="No status for this address."),
-            )
-            for recipient in recipients
-        },
-        None,
-        "",
-    )
+        missing = Outcome(DeliveryState.SENT)
+    return _per_recipient(statuses, recipients, missing=missing), None, ""
+
+
+def _per_recipient(
+    statuses: dict[str, Outcome], recipients: Sequence[Recipient], *, missing: Outcome
+) -> dict[int, Outcome]:
+    """Each recipient's outcome as the provider reported it, or `missing`."""
+    return {
+        recipient.delivery_id: statuses.get(recipient.email.lower(), missing)
+        for recipient in recipients
+    }
 
 
 def _failed_outcome(failure: Failure, detail: str) -> Outcome:
@@ -889,10 +883,8 @@ def _renew(*, send: IssueSend, token: str, group: list[Recipient]) -> list[Recip
         claim_token=token,
         state=DeliveryState.SENDING,
     )
-    if held.update(claimed_at=timezone.now()) == len(group):
-        return group
-    mine = set(held.values_list("id", flat=True))
-    return [recipient for recipient in group if recipient.delivery_id in mine]
+    moved = held.update(claimed_at=timezone.now())
+    return _still_sending(token=token, recipients=group, moved=moved)
 
 
 def deliver_batch(

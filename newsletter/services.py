@@ -47,7 +47,7 @@ from .models import (
     email_digest,
     normalise_email,
 )
-from .models.sending import ACTIVE_SEND_STATUSES
+from .models.sending import ACTIVE_SEND_STATUSES, CANCELLED_DETAIL
 from .tracking import Effect, effect_of, event_key
 
 logger = logging.getLogger(__name__)
@@ -1038,7 +1038,7 @@ def issue_send_cancel(*, send_id: int, user=None) -> bool:
             state=DeliveryState.SKIPPED,
             claim_token="",
             claimed_at=None,
-            detail="The send was cancelled.",
+            detail=CANCELLED_DETAIL,
         )
         log(instance=send, action="newsletter.send_cancelled", user=user)
     return True

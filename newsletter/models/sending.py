@@ -114,6 +114,8 @@ class DeliveryState(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+# What a row of a cancelled send says, however far it got.
+CANCELLED_DETAIL = "The send was cancelled."
 IN_FLIGHT_STATES = (DeliveryState.CLAIMED, DeliveryState.SENDING)
 OPEN_STATES = (DeliveryState.QUEUED, *IN_FLIGHT_STATES)
 # Rows that stand for a copy the person has, may have, or is about to get:
