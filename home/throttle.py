@@ -43,3 +43,8 @@ def allow(key: str, *, limit: int, window: int) -> bool:
         cache.set(cache_key, 1, timeout=window)
         count = 1
     return count <= limit
+
+
+def allow_client(request: HttpRequest, scope: str, *, limit: int, window: int) -> bool:
+    """`allow` for one client of one kind of request (`scope`), by its address."""
+    return allow(f"{scope}:{client_ip(request)}", limit=limit, window=window)

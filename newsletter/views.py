@@ -47,8 +47,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         if page is not None:
             return redirect(page.url)
         return render(request, "newsletter/subscribe.html", {"signup_page": None})
-    allowed = throttle.allow(
-        f"signup:{throttle.client_ip(request)}",
+    allowed = throttle.allow_client(
+        request,
+        "signup",
         limit=settings.NEWSLETTER_SIGNUP_RATE_LIMIT,
         window=settings.NEWSLETTER_SIGNUP_RATE_WINDOW,
     )

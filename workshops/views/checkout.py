@@ -56,8 +56,9 @@ def book(request: HttpRequest, session_pk: int) -> HttpResponse:
     if not choice.is_bound or not choice.is_valid():
         return render(request, "workshops/book.html", context)
 
-    if request.method == "POST" and not throttle.allow(
-        f"checkout:{throttle.client_ip(request)}",
+    if request.method == "POST" and not throttle.allow_client(
+        request,
+        "checkout",
         limit=settings.CHECKOUT_RATE_LIMIT,
         window=60 * 60,
     ):

@@ -29,8 +29,9 @@ def ticket_detail(request: HttpRequest, token: str) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         initial={"name": ticket.attendee_name, "email": ticket.attendee_email},
     )
-    if request.method == "POST" and not throttle.allow(
-        f"ticket-change:{throttle.client_ip(request)}",
+    if request.method == "POST" and not throttle.allow_client(
+        request,
+        "ticket-change",
         limit=settings.CHECKOUT_RATE_LIMIT,
         window=60 * 60,
     ):
