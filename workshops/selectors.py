@@ -8,12 +8,23 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 from wagtail.models import Page
 
-from .models import SessionStatus, WorkshopPage, WorkshopSession, seat_holding_q
+from .models import (
+    ScheduleIndexPage,
+    SessionStatus,
+    WorkshopPage,
+    WorkshopSession,
+    seat_holding_q,
+)
 
 # The feed keeps recent past sessions so calendars that subscribed see them
 # marked completed or cancelled instead of vanishing.
 FEED_HISTORY = timedelta(days=90)
 SCHEDULE_MIN_MONTHS = 6
+
+
+def schedule_page() -> ScheduleIndexPage | None:
+    """The published schedule page, if there is one anyone may see."""
+    return ScheduleIndexPage.objects.live().public().first()
 
 
 def public_workshops(*, under: Page | None = None) -> QuerySet[WorkshopPage]:

@@ -59,12 +59,6 @@ def email_text(html) -> str:
 
 
 @register.simple_tag
-def live_only(testimonials) -> list:
-    """Chosen testimonials that are still live, in the editor's order."""
-    return [item for item in testimonials if item is not None and item.live]
-
-
-@register.simple_tag
 def email_sessions(count: int = 4) -> dict:
     """The next workshop dates for an email: each in its own time zone, full URLs.
 
@@ -73,11 +67,11 @@ def email_sessions(count: int = 4) -> dict:
     """
     from newsletter.rendering import full_url
     from workshops.formatting import session_when
-    from workshops.models import ScheduleIndexPage, SessionStatus
-    from workshops.selectors import upcoming_sessions
+    from workshops.models import SessionStatus
+    from workshops.selectors import schedule_page, upcoming_sessions
 
     shown = {SessionStatus.TENTATIVE, SessionStatus.SOLD_OUT, SessionStatus.CANCELLED}
-    schedule = ScheduleIndexPage.objects.live().public().first()
+    schedule = schedule_page()
     return {
         "sessions": [
             {

@@ -14,10 +14,13 @@ def live_testimonials(tag: str = "", count: int = 3, heading: str = ""):
     return {"testimonials": list(testimonials[:count]), "heading": heading}
 
 
+@register.simple_tag
+def live_only(testimonials) -> list:
+    """Chosen testimonials that are still live, in the editor's order."""
+    return [item for item in testimonials if item is not None and item.live]
+
+
 @register.inclusion_tag("testimonials/testimonial_list.html")
 def testimonial_list(testimonials, heading: str = ""):
     """Chosen testimonials, in the editor's order, leaving out withdrawn ones."""
-    return {
-        "testimonials": [t for t in testimonials if t is not None and t.live],
-        "heading": heading,
-    }
+    return {"testimonials": live_only(testimonials), "heading": heading}

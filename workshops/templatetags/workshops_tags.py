@@ -5,7 +5,8 @@ from django.urls import reverse
 
 from workshops.formatting import session_day, session_when, time_label, zone_label
 from workshops.ical import google_calendar_url
-from workshops.models import ScheduleIndexPage, WorkshopSession
+from workshops.models import WorkshopSession
+from workshops.selectors import schedule_page
 from workshops.selectors import upcoming_sessions as select_upcoming_sessions
 
 register = template.Library()
@@ -45,7 +46,7 @@ def upcoming_sessions(context, count: int = 4, heading: str = ""):
         "request": context.get("request"),
         "sessions": select_upcoming_sessions(limit=count),
         "heading": heading,
-        "schedule": ScheduleIndexPage.objects.live().public().first(),
+        "schedule": schedule_page(),
     }
 
 
