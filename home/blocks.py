@@ -163,19 +163,24 @@ class NewsletterSignupBlock(blocks.StructBlock):
 RICH_TEXT_FEATURES = ["h2", "h3", "bold", "italic", "link", "document-link", "ol", "ul"]
 
 
+def paragraph_block(*, preview: str) -> blocks.RichTextBlock:
+    """Formatted text: one block for page bodies and newsletter issues alike."""
+    return blocks.RichTextBlock(
+        features=RICH_TEXT_FEATURES,
+        icon="pilcrow",
+        template="home/blocks/paragraph.html",
+        preview_value=preview,
+        description="Formatted text",
+    )
+
+
 class BaseStreamBlock(blocks.StreamBlock):
     """The blocks every page body offers."""
 
     heading = HeadingBlock()
-    paragraph = blocks.RichTextBlock(
-        features=RICH_TEXT_FEATURES,
-        icon="pilcrow",
-        template="home/blocks/paragraph.html",
-        preview_value=(
-            "<p>Incidents rarely arrive at a convenient time. A written process "
-            "lets your team respond calmly and consistently.</p>"
-        ),
-        description="Formatted text",
+    paragraph = paragraph_block(
+        preview="<p>Incidents rarely arrive at a convenient time. A written "
+        "process lets your team respond calmly and consistently.</p>"
     )
     image = CaptionedImageBlock()
     quote = QuoteBlock()

@@ -3,13 +3,13 @@
 from wagtail import blocks
 
 from home.blocks import (
-    RICH_TEXT_FEATURES,
     CallToActionBlock,
     CaptionedImageBlock,
     ChosenTestimonialsBlock,
     HeadingBlock,
     QuoteBlock,
     UpcomingSessionsBlock,
+    paragraph_block,
 )
 
 
@@ -17,15 +17,9 @@ class IssueStreamBlock(blocks.StreamBlock):
     """What an issue is made of; every block also renders for email clients."""
 
     heading = HeadingBlock()
-    paragraph = blocks.RichTextBlock(
-        features=RICH_TEXT_FEATURES,
-        icon="pilcrow",
-        template="home/blocks/paragraph.html",
-        preview_value=(
-            "<p>When a report arrives mid-event, the first hour decides whether "
-            "the person who spoke up feels heard.</p>"
-        ),
-        description="Formatted text",
+    paragraph = paragraph_block(
+        preview="<p>When a report arrives mid-event, the first hour decides "
+        "whether the person who spoke up feels heard.</p>"
     )
     image = CaptionedImageBlock()
     quote = QuoteBlock()
@@ -33,14 +27,5 @@ class IssueStreamBlock(blocks.StreamBlock):
     testimonials = ChosenTestimonialsBlock()
     upcoming_sessions = UpcomingSessionsBlock()
 
-    # Email templates live beside the web ones, one per block type, in
+    # Each block type also has an email template pair, in
     # newsletter/templates/newsletter/email/blocks/<type>.html and .txt.
-    EMAIL_TYPES = (
-        "heading",
-        "paragraph",
-        "image",
-        "quote",
-        "call_to_action",
-        "testimonials",
-        "upcoming_sessions",
-    )

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from wagtail.models import Site
 
 from home.email import email_context
 
@@ -64,9 +63,8 @@ def issue_render(
     mailing_list: MailingList | None = None,
 ) -> RenderedIssue:
     """Render `page` as an email whose personal parts are `placeholders`."""
-    site = page.get_site() or Site.objects.filter(is_default_site=True).first()
     context: dict[str, Any] = {
-        **email_context(site=site),
+        **email_context(site=page.get_site()),
         "page": page,
         "personal": placeholders,
         "web_url": full_url(page) or settings.BASE_URL,
@@ -75,8 +73,6 @@ def issue_render(
     }
     blocks_html, blocks_text = [], []
     for block in page.body:
-        if block.block_type not in page.body.stream_block.EMAIL_TYPES:
-            continue
         block_context = _block_context(block, context)
         name = f"newsletter/email/blocks/{block.block_type}"
         blocks_html.append(mark_safe(render_to_string(f"{name}.html", block_context)))  # noqa: S308
