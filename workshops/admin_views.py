@@ -12,6 +12,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from . import payments, services
 from .formatting import session_when
 from .models import SessionStatus, Ticket, TicketStatus, WorkshopSession
+from .selectors import with_seats_taken
 
 
 class CancelTicketForm(forms.Form):
@@ -33,8 +34,9 @@ class MoveTicketForm(forms.Form):
     def __init__(self, *args, ticket: Ticket, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["session"]
+        # Seats counted in the same query, not once per option.
         field.queryset = (
-            WorkshopSession.objects.filter(ends_at__gt=timezone.now())
+            with_seats_taken(WorkshopSession.objects.filter(ends_at__gt=timezone.now()))
             .exclude(status__in=[SessionStatus.CANCELLED, SessionStatus.COMPLETED])
             .exclude(pk=ticket.session_id)
             .select_related("workshop")

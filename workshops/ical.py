@@ -16,10 +16,16 @@ from urllib.parse import urlencode
 
 from icalendar import Calendar, Event
 
+from .formatting import day_label
 from .models import WorkshopSession
 
 PRODID = "-//Workshops site//Sessions//EN"
 FEED_REFRESH = timedelta(hours=1)
+
+
+def session_filename(session: WorkshopSession) -> str:
+    """The name a session's calendar file is saved under."""
+    return f"{session.workshop.slug}-{session.date:%Y-%m-%d}.ics"
 
 
 def session_event(
@@ -76,9 +82,8 @@ def event_description(
         lines.append("The time is to be announced.")
     if session.alternative_date:
         lines.append(
-            f"The date is not settled: it may move to "
-            f"{session.alternative_date:%A} {session.alternative_date.day} "
-            f"{session.alternative_date:%B %Y}."
+            "The date is not settled: it may move to "
+            f"{day_label(session.alternative_date)}."
         )
     lines.append(f"Details and tickets: {url}")
     return "\n".join(lines).strip()

@@ -22,7 +22,8 @@ from wagtail.log_actions import log
 from home.email import Attachment, send_templated_email
 
 from . import payments
-from .ical import session_cancel_ics, session_ics
+from .formatting import day_label
+from .ical import session_cancel_ics, session_filename, session_ics
 from .models import (
     Order,
     OrderStatus,
@@ -101,8 +102,8 @@ def order_create(
 ) -> Order:
     """Hold seats for a buyer and make the order that will pay for them."""
     now = now or timezone.now()
-    ticket_type = TicketType.objects.filter(pk=ticket_type_id).first()
-    if ticket_type is None or not ticket_type.is_on_sale(now=now):
+    ticket_type = TicketType.objects.on_sale(now=now).filter(pk=ticket_type_id).first()
+    if ticket_type is None:
         raise CheckoutError("That ticket type is not on sale now.")
     if not ticket_type.workshops.filter(sessions=session_id).exists():
         raise CheckoutError("That ticket type is not sold for this workshop.")
@@ -183,8 +184,7 @@ def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> s
     state = payments.checkout_session_create(
         reference=order.reference,
         product_name=f"{session.workshop.title}: {order.ticket_type.name}",
-        product_description=f"{session.date:%A} {session.date.day} "
-        f"{session.date:%B %Y} ({session.time_zone})",
+        product_description=f"{day_label(session.date)} ({session.time_zone})",
         unit_amount=order.unit_price,
         quantity=order.quantity,
         customer_email=order.buyer_email,
@@ -523,7 +523,7 @@ def order_url(order: Order) -> str:
 def _calendar_attachment(session: WorkshopSession) -> Attachment:
     """The session for a ticket holder's calendar, joining link included."""
     return Attachment(
-        filename=f"{session.workshop.slug}-{session.date:%Y-%m-%d}.ics",
+        filename=session_filename(session),
         content=session_ics(
             session, url=session.workshop.full_url, meeting_url=session.meeting_url
         ),
@@ -535,6 +535,8 @@ def _send_confirmation(order: Order) -> None:
     """The buyer's receipt with every ticket; each other attendee gets their own."""
     tickets = list(order.tickets.select_related("session__workshop"))
     session = order.session
+    # Built once for the buyer and every attendee of a team pack.
+    calendar = _calendar_attachment(session)
     send_templated_email(
         template="workshops/emails/order_confirmation",
         to=[order.buyer_email],
@@ -544,11 +546,15 @@ def _send_confirmation(order: Order) -> None:
             "tickets": [(ticket, ticket_url(ticket)) for ticket in tickets],
             "order_url": order_url(order),
         },
-        attachments=[_calendar_attachment(session)],
+        attachments=[calendar],
     )
     for ticket in tickets:
         if ticket.attendee_email.lower() != order.buyer_email.lower():
-            _send_ticket(ticket, template="workshops/emails/ticket_issued")
+            _send_ticket(
+                ticket,
+                template="workshops/emails/ticket_issued",
+                calendar=calendar if ticket.session_id == session.pk else None,
+            )
 
 
 def _send_ticket(
@@ -557,6 +563,7 @@ def _send_ticket(
     template: str,
     extra_attachments: Sequence[Attachment] = (),
     context: dict | None = None,
+    calendar: Attachment | None = None,
 ) -> None:
     send_templated_email(
         template=template,
@@ -568,5 +575,8 @@ def _send_ticket(
             "ticket_url": ticket_url(ticket),
             **(context or {}),
         },
-        attachments=[_calendar_attachment(ticket.session), *extra_attachments],
+        attachments=[
+            calendar or _calendar_attachment(ticket.session),
+            *extra_attachments,
+        ],
     )

@@ -100,13 +100,29 @@ class TicketType(models.Model):
     def __str__(self) -> str:
         return f"{self.name} (${self.price})"
 
-    def is_on_sale(self, *, now: datetime | None = None) -> bool:
-        now = now or timezone.now()
-        return (
-            self.active
-            and (self.sale_starts_at is None or self.sale_starts_at <= now)
-            and (self.sale_ends_at is None or now < self.sale_ends_at)
+
+class PrivateLink:
+    """A private address part for a row: its id and secret, signed, not guessable."""
+
+    link_salt: str
+    # What the page reached through the link shows beside the row.
+    link_related: tuple[str, ...] = ()
+
+    @property
+    def token(self) -> str:
+        return signing.Signer(salt=self.link_salt).sign_object(
+            [self.pk, self.secret], compress=True
         )
+
+    @classmethod
+    def from_token(cls, token: str):
+        """The row a token names, or None for a forged, altered or stale one."""
+        try:
+            pk, secret = signing.Signer(salt=cls.link_salt).unsign_object(token)
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+        found = cls.objects.filter(pk=pk).select_related(*cls.link_related).first()
+        return found if found and secrets.compare_digest(found.secret, secret) else None
 
 
 class OrderStatus(models.TextChoices):
@@ -125,8 +141,11 @@ class PaymentMethod(models.TextChoices):
     FREE = "free", "Free"
 
 
-class Order(models.Model):
+class Order(PrivateLink, models.Model):
     """One checkout: a buyer, a session, some tickets, one payment."""
+
+    link_salt = "workshops.order"
+    link_related = ("session__workshop", "ticket_type")
 
     reference = models.CharField(
         max_length=12, unique=True, default=new_order_reference
@@ -176,25 +195,6 @@ class Order(models.Model):
     def seats(self) -> int:
         return self.quantity * self.ticket_type.seats_per_ticket
 
-    @property
-    def token(self) -> str:
-        """The private part of the order's address: signed, and not guessable."""
-        return signing.Signer(salt=ORDER_SALT).sign_object(
-            [self.pk, self.secret], compress=True
-        )
-
-    @classmethod
-    def from_token(cls, token: str) -> "Order | None":
-        try:
-            pk, secret = signing.Signer(salt=ORDER_SALT).unsign_object(token)
-        except (signing.BadSignature, ValueError, TypeError):
-            return None
-        order = cls.objects.filter(pk=pk).select_related(
-            "session__workshop", "ticket_type"
-        )
-        order = order.first()
-        return order if order and secrets.compare_digest(order.secret, secret) else None
-
 
 class TicketStatus(models.TextChoices):
     RESERVED = "reserved", "Reserved (awaiting payment)"
@@ -224,8 +224,11 @@ def seat_holding_q(*, now: datetime | None = None, prefix: str = "") -> Q:
     )
 
 
-class Ticket(models.Model):
+class Ticket(PrivateLink, models.Model):
     """One seat in one session, for one attendee."""
+
+    link_salt = "workshops.ticket"
+    link_related = ("order", "session__workshop")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tickets")
     session = models.ForeignKey(
@@ -253,28 +256,6 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"{self.attendee_name} ({self.order.reference})"
 
-    @property
-    def token(self) -> str:
-        """The private part of the ticket's manage link."""
-        return signing.Signer(salt=TICKET_SALT).sign_object(
-            [self.pk, self.secret], compress=True
-        )
-
-    @classmethod
-    def from_token(cls, token: str) -> "Ticket | None":
-        try:
-            pk, secret = signing.Signer(salt=TICKET_SALT).unsign_object(token)
-        except (signing.BadSignature, ValueError, TypeError):
-            return None
-        ticket = (
-            cls.objects.filter(pk=pk)
-            .select_related("order", "session__workshop")
-            .first()
-        )
-        return (
-            ticket if ticket and secrets.compare_digest(ticket.secret, secret) else None
-        )
-
 
 class StripeEvent(models.Model):
     """A Stripe webhook event we have acted on; each is acted on once."""
@@ -291,7 +272,3 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
-
-
-ORDER_SALT = "workshops.order"
-TICKET_SALT = "workshops.ticket"

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from home.models import SiteSettings
 
-from ..ical import session_ics, sessions_ics
+from ..ical import session_filename, session_ics, sessions_ics
 from ..selectors import feed_sessions, public_sessions
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -35,9 +35,8 @@ def session_calendar(request: HttpRequest, pk: int) -> HttpResponse:
     """One session as a calendar file to open or import."""
     session = get_object_or_404(public_sessions(), pk=pk)
     body = session_ics(session, url=session.workshop.get_full_url(request))
-    filename = f"{session.workshop.slug}-{session.date:%Y-%m-%d}.ics"
     return calendar_response(
-        request, body, filename=filename, max_age=300, attachment=True
+        request, body, filename=session_filename(session), max_age=300, attachment=True
     )
 
 

@@ -78,7 +78,6 @@ def book(request: HttpRequest, session_pk: int) -> HttpResponse:
     else:
         buyer = BuyerForm(initial={"buyer_time_zone": session.time_zone})
         attendees = AttendeeFormSet(prefix="attendee", initial=[{}] * seats)
-        attendees.extra = 0
     context.update(buyer=buyer, attendees=attendees, seats=seats)
     if request.method != "POST":
         return render(request, "workshops/book.html", context)
@@ -156,12 +155,15 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
     if order.status in {OrderStatus.PENDING, OrderStatus.PROCESSING}:
         try:
             # The webhook may not have arrived yet: ask Stripe ourselves.
-            order = services.order_sync(order=order)
+            services.order_sync(order=order)
         except payments.PaymentsUnavailable:
             logger.warning("Could not confirm %s with Stripe yet", order)
         except services.SessionBusy:
             pass
-        order.refresh_from_db()
+        # With what the page shows beside it, as the token lookup fetched it.
+        order.refresh_from_db(
+            from_queryset=Order.objects.select_related(*Order.link_related)
+        )
     tickets = list(order.tickets.all())
     return render(
         request,

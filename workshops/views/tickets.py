@@ -10,7 +10,7 @@ from home import throttle
 
 from .. import services
 from ..forms import AttendeeChangeForm
-from ..ical import session_ics
+from ..ical import session_filename, session_ics
 from ..models import Ticket, TicketStatus
 from .calendar import calendar_response
 
@@ -84,7 +84,7 @@ def ticket_calendar(request: HttpRequest, token: str) -> HttpResponse:
     return calendar_response(
         request,
         body,
-        filename=f"{session.workshop.slug}-{session.date:%Y-%m-%d}.ics",
+        filename=session_filename(session),
         max_age=0,
         attachment=True,
         private=True,
