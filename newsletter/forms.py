@@ -36,10 +36,25 @@ class ListCheckboxes(forms.CheckboxSelectMultiple):
         return option
 
 
+class FetchedChoices(forms.models.ModelChoiceIterator):
+    """Choices from the field's queryset as fetched, not fetched again.
+
+    Django's iterator queries afresh each time it is drawn; a form that has
+    already read its lists (to know whether there are any) draws those.
+    """
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class ListChoiceField(forms.ModelMultipleChoiceField):
     """Lists as checkboxes, each labelled with its name and description."""
 
     widget = ListCheckboxes
+    iterator = FetchedChoices
     pending_ids: frozenset[int] = frozenset()
 
     def label_from_instance(self, obj: MailingList) -> str:
@@ -92,8 +107,8 @@ class SignupForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.consent_digest = consent_digest
-        self.offered_lists = list(public_lists())
         self.fields["lists"].queryset = public_lists()
+        self.offered_lists = list(self.fields["lists"].queryset)
         self.fields["consent_version"].initial = consent_digest
         if not self.is_bound and len(self.offered_lists) == 1:
             self.fields["lists"].initial = [self.offered_lists[0].pk]
