@@ -8,7 +8,7 @@ import datetime
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from anymail.signals import AnymailTrackingEvent
 from django.conf import settings
@@ -100,10 +100,6 @@ def consent_text_for(*, text: str) -> ConsentText:
         digest=digest, defaults={"text": text}
     )
     return consent_text
-
-
-def is_suppressed(*, email: str) -> bool:
-    return Suppression.objects.filter(email_hash=email_digest(email)).exists()
 
 
 # Suppressions that say nothing against the mailbox: a person erased at their
@@ -336,6 +332,26 @@ def subscriber_confirm(
     return lists
 
 
+def _end_subscriptions(
+    subscriber: Subscriber, *, list_ids: Sequence[int] | None, now
+) -> list[Subscription]:
+    """Unsubscribe a locked subscriber from the lists (all when None) still open.
+
+    Returns the subscriptions that changed, with their lists, for the history.
+    """
+    active = subscriber.subscriptions.select_for_update().exclude(
+        status=SubscriptionStatus.UNSUBSCRIBED
+    )
+    if list_ids is not None:
+        active = active.filter(mailing_list_id__in=list_ids)
+    active = list(active.select_related("mailing_list"))
+    for subscription in active:
+        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+        subscription.unsubscribed_at = now
+    Subscription.objects.bulk_update(active, ["status", "unsubscribed_at"])
+    return active
+
+
 def subscriber_unsubscribe(
     *, subscriber_id: int, list_ids: Sequence[int] | None, origin: Origin
 ) -> int:
@@ -351,16 +367,7 @@ def subscriber_unsubscribe(
         )
         if subscriber is None:
             return 0
-        active = subscriber.subscriptions.select_for_update().exclude(
-            status=SubscriptionStatus.UNSUBSCRIBED
-        )
-        if list_ids is not None:
-            active = active.filter(mailing_list_id__in=list_ids)
-        active = list(active.select_related("mailing_list"))
-        for subscription in active:
-            subscription.status = SubscriptionStatus.UNSUBSCRIBED
-            subscription.unsubscribed_at = now
-        Subscription.objects.bulk_update(active, ["status", "unsubscribed_at"])
+        active = _end_subscriptions(subscriber, list_ids=list_ids, now=now)
         ConsentRecord.objects.bulk_create(
             _record(
                 subscriber=subscriber,
@@ -474,23 +481,13 @@ def suppression_add(
             Subscriber.objects.select_for_update().filter(email_hash=digest).first()
         )
         if subscriber is not None:
-            active = list(
-                subscriber.subscriptions.select_for_update()
-                .exclude(status=SubscriptionStatus.UNSUBSCRIBED)
-                .select_related("mailing_list")
-            )
-            for subscription in active:
-                subscription.status = SubscriptionStatus.UNSUBSCRIBED
-                subscription.unsubscribed_at = now
-            Subscription.objects.bulk_update(active, ["status", "unsubscribed_at"])
+            active = _end_subscriptions(subscriber, list_ids=None, now=now)
             if created or active:
                 _record(
                     subscriber=subscriber,
                     action=ConsentAction.SUPPRESSED,
-                    origin=Origin(
-                        source=origin.source,
-                        ip_address=origin.ip_address,
-                        user_agent=origin.user_agent,
+                    origin=replace(
+                        origin,
                         detail=f"{SuppressionReason(reason).label}. {origin.detail}",
                     ),
                 ).save()
