@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import RESET_SQL  # noqa: E402
+
 
 def configure(stripe_url: str) -> None:
     os.environ.update(
@@ -63,7 +65,7 @@ def prepare(sessions: int, capacity: int) -> tuple[list[int], int]:
     )
 
     with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        cursor.execute(RESET_SQL)
     call_command("migrate", verbosity=0)
     root = HomePage.get_first_root_node()
     home = root.add_child(

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,47 +31,29 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 sys.path.insert(0, str(ROOT))
 
-RESET_POSTGRES = (
-    "from django.db import connection\n"
-    "with connection.cursor() as cursor:\n"
-    "    cursor.execute('DROP SCHEMA public CASCADE; CREATE SCHEMA public')"
-)
+from bench.common import PYTHON, RESET_POSTGRES, free_port, production_env  # noqa: E402
+from bench.common import manage as run_manage  # noqa: E402
+
 PATHS = {
     "batch": ("anymail.backends.mailgun.EmailBackend", "Mailgun"),
     "single": ("anymail.backends.postmark.EmailBackend", "Postmark"),
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def base_env(database_url: str, standin_port: int) -> dict:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": "bench-" + "k" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "BASE_URL": "https://tidewell.example",
-        "DATABASE_URL": database_url,
-        "DATABASE_CONN_MAX_AGE": "600",
-        "DEFAULT_FROM_EMAIL": "Tidewell Training <news@tidewell.example>",
-        "TASKS_BACKEND": "database",
-        "LOG_LEVEL": "WARNING",
-        "STRIPE_SECRET_KEY": "sk_test_bench",
-        "STRIPE_WEBHOOK_SECRET": "whsec_bench",
-        "SECURE_SSL_REDIRECT": "false",
-        "ANYMAIL_MAILGUN_API_KEY": "key-bench",
-        "ANYMAIL_MAILGUN_API_URL": f"http://127.0.0.1:{standin_port}/v3",
-        "ANYMAIL_POSTMARK_SERVER_TOKEN": "bench-token",
-        "ANYMAIL_POSTMARK_API_URL": f"http://127.0.0.1:{standin_port}/",
-        "ANYMAIL_WEBHOOK_SECRET": "bench:bench-secret",
-    }
+    return production_env(
+        BASE_URL="https://tidewell.example",
+        DATABASE_URL=database_url,
+        DATABASE_CONN_MAX_AGE="600",
+        DEFAULT_FROM_EMAIL="Tidewell Training <news@tidewell.example>",
+        TASKS_BACKEND="database",
+        ANYMAIL_MAILGUN_API_KEY="key-bench",
+        ANYMAIL_MAILGUN_API_URL=f"http://127.0.0.1:{standin_port}/v3",
+        ANYMAIL_POSTMARK_SERVER_TOKEN="bench-token",
+        ANYMAIL_POSTMARK_API_URL=f"http://127.0.0.1:{standin_port}/",
+    )
 
 
 def standin_call(port: int, method: str, path: str) -> dict:
@@ -244,9 +225,7 @@ def main() -> None:
     try:
 
         def manage(*command: str) -> None:
-            subprocess.run(
-                [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True
-            )
+            run_manage(env, *command)
 
         print("Preparing the database with the demo content ...", flush=True)
         manage("shell", "-c", RESET_POSTGRES)

@@ -15,7 +15,6 @@ import argparse
 import http.client
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,21 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+sys.path.insert(0, str(ROOT))
 
-
-# DATABASE_URL must name a throwaway database: the benchmark empties it first.
-RESET_POSTGRES = (
-    "from django.db import connection\n"
-    "with connection.cursor() as cursor:\n"
-    "    cursor.execute('DROP SCHEMA public CASCADE; CREATE SCHEMA public')"
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from bench.common import PYTHON, RESET_POSTGRES, free_port, production_env  # noqa: E402
+from bench.common import manage as run_manage  # noqa: E402
 
 
 def wait_until_up(port: int, path: str = "/", timeout: float = 60) -> None:
@@ -129,30 +117,19 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
         site_port, ceiling_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "SECRET_KEY": "bench-" + "k" * 50,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "BASE_URL": f"http://127.0.0.1:{site_port}",
-            "DATABASE_URL": os.environ.get("DATABASE_URL")
+        env = production_env(
+            BASE_URL=f"http://127.0.0.1:{site_port}",
+            DATABASE_URL=os.environ.get("DATABASE_URL")
             or f"sqlite:///{tmp}/bench.sqlite3",
-            "DEFAULT_FROM_EMAIL": "bench@example.com",
-            "STATIC_ROOT": f"{tmp}/static",
-            "MEDIA_ROOT": f"{tmp}/media",
-            "SERVE_MEDIA": "true",
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_HSTS_SECONDS": "0",
-            "LOG_LEVEL": "WARNING",
-            "STRIPE_SECRET_KEY": "sk_test_bench",
-            "STRIPE_WEBHOOK_SECRET": "whsec_bench",
-            "ANYMAIL_WEBHOOK_SECRET": "bench:secret",
-        }
+            DEFAULT_FROM_EMAIL="bench@example.com",
+            STATIC_ROOT=f"{tmp}/static",
+            MEDIA_ROOT=f"{tmp}/media",
+            SERVE_MEDIA="true",
+            SECURE_HSTS_SECONDS="0",
+        )
 
         def manage(*command: str) -> None:
-            subprocess.run(
-                [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True
-            )
+            run_manage(env, *command)
 
         print("Preparing a database with the demo content ...", flush=True)
         if env["DATABASE_URL"].startswith("postgres"):
