@@ -11,6 +11,17 @@ from newsletter.models import NewsletterArchivePage, NewsletterIssuePage
 from tests.newsletter.factories import NewsletterIssuePageFactory
 
 
+def test_every_issue_block_renders_for_email_too():
+    # The email renderer takes each block's templates by its type's name.
+    from django.template.loader import get_template
+
+    from newsletter.blocks import IssueStreamBlock
+
+    for name in IssueStreamBlock().child_blocks:
+        get_template(f"newsletter/email/blocks/{name}.html")
+        get_template(f"newsletter/email/blocks/{name}.txt")
+
+
 def test_issues_live_only_under_the_archive(archive, home_page):
     assert NewsletterIssuePage.can_create_at(archive)
     assert not NewsletterIssuePage.can_create_at(home_page)
