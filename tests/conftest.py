@@ -38,6 +38,20 @@ def home_page(db) -> HomePage:
 
 
 @pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Runs what waits for the commit when the block ends, as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def demo_checkout(settings):
+    """Demo mode: DEBUG on and no Stripe keys, so checkout completes locally."""
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+    settings.STRIPE_WEBHOOK_SECRET = ""
+
+
+@pytest.fixture
 def demo_content(db) -> HomePage:
     """The demo content, exactly as `manage.py load_demo` makes it."""
     call_command("load_demo", stdout=io.StringIO())

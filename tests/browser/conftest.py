@@ -3,12 +3,13 @@
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connections
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from home.models import HomePage
 
@@ -83,6 +84,18 @@ def page(browser, browser_context_options, live_server) -> Page:
 def demo_site(live_server) -> HomePage:
     call_command("load_demo", stdout=io.StringIO())
     return HomePage.objects.get()
+
+
+def sign_in(page: Page, django_user_model, **extra) -> None:
+    """Make the superuser "editor" (with any `extra` fields) and sign in as them."""
+    django_user_model.objects.create_superuser(
+        "editor", "editor@example.com", "pw", **extra
+    )
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 def assert_accessible(page: Page) -> None:

@@ -1,20 +1,12 @@
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 from workshops.models import Order, OrderStatus
 
 
-@pytest.fixture
-def demo_mode(settings):
-    settings.DEBUG = True
-    settings.STRIPE_SECRET_KEY = ""
-    settings.STRIPE_WEBHOOK_SECRET = ""
-
-
-def test_a_visitor_buys_a_ticket_in_demo_mode(page, demo_site, demo_mode):
+def test_a_visitor_buys_a_ticket_in_demo_mode(page, demo_site, demo_checkout):
     page.goto("/schedule/responding-to-reports/")
     page.get_by_role("link", name=re.compile("^Book a seat")).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -49,7 +41,7 @@ def test_a_visitor_buys_a_ticket_in_demo_mode(page, demo_site, demo_mode):
     assert order.buyer_time_zone == "UTC"  # from the browser, through Intl
 
 
-def test_mistakes_are_shown_next_to_the_fields(page, demo_site, demo_mode):
+def test_mistakes_are_shown_next_to_the_fields(page, demo_site, demo_checkout):
     page.goto("/schedule/responding-to-reports/")
     page.get_by_role("link", name=re.compile("^Book a seat")).first.click()
     page.get_by_label("Standard seat: $350.00").check()

@@ -1,17 +1,7 @@
-import re
-
 from playwright.sync_api import expect
 
 from home.models import HomePage
-
-
-def sign_in(page, django_user_model) -> None:
-    django_user_model.objects.create_superuser("editor", "editor@example.com", "pw")
-    page.goto("/admin/login/")
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Password").fill("pw")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
+from tests.browser.conftest import sign_in
 
 
 def test_an_editor_signs_in_and_publishes_a_change_to_the_home_page(

@@ -1,12 +1,10 @@
 """The archive and issues are accessible; an editor previews the email and tests it."""
 
-import re
-
 from django.core import mail
 from playwright.sync_api import expect
 
 from newsletter.models import NewsletterIssuePage
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 
 def test_the_archive_and_an_issue_are_accessible(page, demo_site):
@@ -25,14 +23,7 @@ def test_the_archive_and_an_issue_are_accessible(page, demo_site):
 def test_an_editor_previews_the_email_and_sends_a_test_to_themselves(
     page, demo_site, django_user_model, run_tasks
 ):
-    django_user_model.objects.create_superuser(
-        "editor", "editor@example.com", "pw", first_name="Robin"
-    )
-    page.goto("/admin/login/")
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Password").fill("pw")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
+    sign_in(page, django_user_model, first_name="Robin")
     issue = NewsletterIssuePage.objects.get(
         slug="designing-an-event-people-can-leave-safely"
     )

@@ -16,12 +16,6 @@ def send_reminder(**overrides):
     )
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Runs what waits for the commit when the block ends, as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def test_mail_leaves_only_when_the_transaction_commits(home_page, commit):
     with commit():
         send_reminder()

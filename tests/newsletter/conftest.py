@@ -1,9 +1,12 @@
-import re
-
 import pytest
 
 from bench.provider_standin import StandIn
-from tests.newsletter.factories import MailingListFactory
+from newsletter import sending
+from tests.newsletter.factories import (
+    MailingListFactory,
+    SubscriberFactory,
+    SubscriptionFactory,
+)
 
 
 @pytest.fixture
@@ -15,27 +18,30 @@ def lists(db):
     ]
 
 
+@pytest.fixture(autouse=True)
+def _no_crash_hook():
+    """A crash hook a test sets, or leaves behind when it fails, ends with it."""
+    yield
+    sending.crash_hook = None
+
+
 @pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Runs what waits for the commit when the block ends, as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+def staff(client, django_user_model):
+    """A superuser named editor, signed in with the test client."""
+    user = django_user_model.objects.create_superuser(
+        "editor", "editor@example.com", "password"
+    )
+    client.force_login(user)
+    return user
 
 
-HIDDEN_INPUT = re.compile(
-    r'<input type="hidden" name="(source|consent_version)" value="([^"]*)"'
-)
-
-
-def signup_form_fields(html: str) -> dict[str, str]:
-    """The hidden fields of the first sign-up form on a page, as a browser sends."""
-    fields: dict[str, str] = {}
-    for name, value in HIDDEN_INPUT.findall(html):
-        fields.setdefault(name, value)
-    return fields
-
-
-def links_in(text: str) -> list[str]:
-    return re.findall(r"https?://\S+", text)
+@pytest.fixture
+def subscriber(lists):
+    """Ada, confirmed on both lists."""
+    person = SubscriberFactory(email="ada@example.com", name="Ada")
+    for mailing_list in lists:
+        SubscriptionFactory(subscriber=person, mailing_list=mailing_list)
+    return person
 
 
 @pytest.fixture

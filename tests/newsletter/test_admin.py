@@ -27,15 +27,6 @@ LIST_URL = "/admin/newsletter/subscribers/"
 
 
 @pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_superuser(
-        "editor", "editor@example.com", "password"
-    )
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def people(lists):
     deep, dates = lists
     ada = SubscriberFactory(email="ada@example.com", name="Ada", source="footer")

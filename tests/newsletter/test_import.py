@@ -34,15 +34,6 @@ pytestmark = pytest.mark.django_db
 IMPORT_URL = "/admin/newsletter/subscribers/import/"
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_superuser(
-        "editor", "editor@example.com", "password"
-    )
-    client.force_login(user)
-    return user
-
-
 def upload(client, lists, csv_text: str, **overrides):
     data = {
         "file": SimpleUploadedFile(

@@ -21,34 +21,14 @@ from anymail.exceptions import (
 from django.core import mail
 
 from newsletter import sending, services
-from newsletter.models import DeliveryState, IssueSend, SendStatus
+from newsletter.models import DeliveryState, SendStatus
 from newsletter.sending import Failure, Recipient, classify
 from tests.newsletter import backends
+from tests.newsletter.send_helpers import run, start, states
 from tests.newsletter.smtp_standin import SMTPStandIn
 
 ADA = Recipient(1, 1, "ada@example.com", "Ada")
 BOB = Recipient(2, 2, "bob@example.com", "Bob")
-
-
-def start(issue, mailing_list) -> IssueSend:
-    send = services.issue_send_create(issue=issue, mailing_list=mailing_list)
-    assert services.issue_send_start(send_id=send.pk)
-    send.refresh_from_db()
-    return send
-
-
-def run(send: IssueSend, seconds: float = 60) -> sending.WorkResult:
-    return sending.work(send_id=send.pk, seconds=seconds)
-
-
-def states(send: IssueSend) -> Counter:
-    return Counter(send.deliveries.values_list("state", flat=True))
-
-
-@pytest.fixture(autouse=True)
-def _no_crash_hook():
-    yield
-    sending.crash_hook = None
 
 
 # -- What each failure means ------------------------------------------------------

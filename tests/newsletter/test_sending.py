@@ -12,28 +12,17 @@ from newsletter import links, sending, services
 from newsletter.models import (
     Delivery,
     DeliveryState,
-    IssueSend,
     SendMode,
     SendStatus,
     SubscriptionStatus,
 )
 from newsletter.selectors import recipient_count, send_figures
 from tests.newsletter.factories import MailingListFactory, SubscriptionFactory
+from tests.newsletter.send_helpers import run, start, states
 
 
 class Killed(BaseException):
     """Stands for SIGKILL: nothing after it runs, no except clause catches it."""
-
-
-def start(issue, mailing_list) -> IssueSend:
-    send = services.issue_send_create(issue=issue, mailing_list=mailing_list)
-    assert services.issue_send_start(send_id=send.pk)
-    send.refresh_from_db()
-    return send
-
-
-def run(send: IssueSend) -> sending.WorkResult:
-    return sending.work(send_id=send.pk, seconds=60)
 
 
 def kill_at(point: str, *, occurrence: int = 1, before=None):
@@ -51,19 +40,9 @@ def kill_at(point: str, *, occurrence: int = 1, before=None):
     return hook
 
 
-@pytest.fixture(autouse=True)
-def _no_crash_hook():
-    yield
-    sending.crash_hook = None
-
-
 def received() -> Counter:
     """How many copies each address got, from the backend's outbox."""
     return Counter(address for message in mail.outbox for address in message.to)
-
-
-def states(send: IssueSend) -> Counter:
-    return Counter(send.deliveries.values_list("state", flat=True))
 
 
 def test_batch_calls_carry_merge_fields_headers_and_personal_links(

@@ -18,20 +18,16 @@ from newsletter.models import (
     email_digest,
 )
 from newsletter.services import Origin, subscriber_erase, suppression_add
-from tests.newsletter.conftest import links_in, signup_form_fields
 from tests.newsletter.factories import (
     NewsletterSignupPageFactory,
     SubscriberFactory,
     SubscriptionFactory,
 )
+from tests.newsletter.pages_helpers import links_in, signup_form_fields, statuses
 
 pytestmark = pytest.mark.django_db
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0"
-
-
-def statuses_of(subscriber) -> dict[str, str]:
-    return dict(subscriber.subscriptions.values_list("mailing_list__name", "status"))
 
 
 def sign_up(client, chosen, *, page="/", ip="203.0.113.7", **overrides):
@@ -62,6 +58,25 @@ def test_the_footer_offers_the_public_lists(client, home_page, lists):
     assert "Staff only" not in html
     assert signup_form_fields(html)["source"] == "footer"
     assert NewsletterSettings.objects.get().consent_text in html
+
+
+def test_a_form_reads_its_lists_once_however_often_drawn(lists):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from newsletter.forms import SignupForm
+
+    with CaptureQueriesContext(connection) as queries:
+        form = SignupForm(initial={"source": "footer"}, consent_digest="x")
+        html = str(form["lists"]) + str(form["lists"])
+
+    list_queries = [q for q in queries if "newsletter_mailinglist" in q["sql"]]
+    assert len(list_queries) == 1
+    assert html.count('type="checkbox"') == 2 * len(lists)
+    assert [mailing_list.name for mailing_list in form.offered_lists] == [
+        "Diversity Deep Dives",
+        "Workshop dates",
+    ]
 
 
 def test_sign_up_confirm_by_post_then_welcome(client, home_page, lists, commit):
@@ -217,7 +232,7 @@ def test_an_address_that_bounced_or_complained_is_never_mailed_again(
     # ...but only the new address is written to.
     assert mail.outbox
     assert {tuple(m.to) for m in mail.outbox} == {("new@example.com",)}
-    assert set(statuses_of(known).values()) == {SubscriptionStatus.UNSUBSCRIBED}
+    assert set(statuses(known).values()) == {SubscriptionStatus.UNSUBSCRIBED}
     assert not Subscriber.objects.filter(email="gone@example.com").exists()
     assert (
         ConsentRecord.objects.exclude(subscriber__email="new@example.com").count()
@@ -237,14 +252,14 @@ def test_someone_who_unsubscribed_must_confirm_to_come_back_without_double_opt_i
         # Anyone may type her address into the form.
         response = sign_up(client, [instant])
     assert response.status_code == 302
-    assert statuses_of(ada) == {"Instant": SubscriptionStatus.PENDING}
+    assert statuses(ada) == {"Instant": SubscriptionStatus.PENDING}
     assert ConsentRecord.objects.get().action == ConsentAction.REQUESTED
     [confirmation] = mail.outbox
     assert confirmation.subject == "Please confirm your subscription"
     confirm_url = next(u for u in links_in(confirmation.body) if "/confirm/" in u)
     with commit():
         client.post(confirm_url)
-    assert statuses_of(ada) == {"Instant": SubscriptionStatus.CONFIRMED}
+    assert statuses(ada) == {"Instant": SubscriptionStatus.CONFIRMED}
 
 
 def test_someone_who_unsubscribed_must_confirm_a_list_they_never_had(
@@ -257,7 +272,7 @@ def test_someone_who_unsubscribed_must_confirm_a_list_they_never_had(
     )
     with commit():
         sign_up(client, [instant])
-    assert statuses_of(ada)["Instant"] == SubscriptionStatus.PENDING
+    assert statuses(ada)["Instant"] == SubscriptionStatus.PENDING
     [confirmation] = mail.outbox
     assert confirmation.subject == "Please confirm your subscription"
 

@@ -21,20 +21,11 @@ from newsletter.models import (
 from newsletter.selectors import mailable_subscriptions
 from newsletter.services import subscribers_import
 from newsletter.tracking import Effect, effect_of
-from tests.newsletter.factories import SubscriberFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
 WEBHOOK = "/anymail/postmark/tracking/"
 SECRET = "hooks:correct-horse-battery"
-
-
-@pytest.fixture
-def subscriber(lists):
-    person = SubscriberFactory(email="ada@example.com")
-    for mailing_list in lists:
-        SubscriptionFactory(subscriber=person, mailing_list=mailing_list)
-    return person
 
 
 @pytest.fixture
@@ -278,7 +269,7 @@ def test_a_bounce_for_an_unknown_address_still_blocks_a_later_import(lists):
     assert sum(result.skipped.values()) == 1
 
 
-def postmark(client, payload: dict, auth: str | None = SECRET):
+def post_webhook(client, payload: dict, auth: str | None = SECRET):
     headers = {}
     if auth is not None:
         headers["HTTP_AUTHORIZATION"] = (
@@ -334,7 +325,7 @@ UNSUBSCRIBE = {
 def test_postmark_webhook_suppresses_and_ignores_a_replay(
     client, lists, subscriber, webhook_secret, payload, reason
 ):
-    response = postmark(client, payload)
+    response = post_webhook(client, payload)
     assert response.status_code == 200
     assert is_stopped(subscriber)
     assert Suppression.objects.get().reason == reason
@@ -342,7 +333,7 @@ def test_postmark_webhook_suppresses_and_ignores_a_replay(
     counts = (ProviderEvent.objects.count(), ConsentRecord.objects.count())
 
     # Providers retry: the same event a second time changes nothing more.
-    assert postmark(client, payload).status_code == 200
+    assert post_webhook(client, payload).status_code == 200
     assert (ProviderEvent.objects.count(), ConsentRecord.objects.count()) == counts
 
 
@@ -355,8 +346,8 @@ def test_postmark_soft_bounce_counts_once_per_event(
         "TypeCode": 4096,
         "Details": "smtp;452 4.2.2 Mailbox full",
     }
-    postmark(client, soft)
-    postmark(client, soft)
+    post_webhook(client, soft)
+    post_webhook(client, soft)
     subscriber.refresh_from_db()
     assert subscriber.soft_bounce_count == 1
     assert not is_stopped(subscriber)
@@ -366,7 +357,7 @@ def test_postmark_soft_bounce_counts_once_per_event(
 def test_the_webhook_refuses_requests_without_the_secret(
     client, lists, subscriber, webhook_secret, auth
 ):
-    response = postmark(client, HARD_BOUNCE, auth=auth)
+    response = post_webhook(client, HARD_BOUNCE, auth=auth)
     assert response.status_code == 400
     assert not Suppression.objects.exists()
     assert subscriber.subscriptions.filter(

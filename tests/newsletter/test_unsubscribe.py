@@ -17,26 +17,15 @@ from newsletter.models import (
 )
 from newsletter.services import subscriber_erase
 from tests.newsletter.factories import SubscriberFactory, SubscriptionFactory
+from tests.newsletter.pages_helpers import statuses
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def subscriber(lists):
-    person = SubscriberFactory(email="ada@example.com", name="Ada")
-    for mailing_list in lists:
-        SubscriptionFactory(subscriber=person, mailing_list=mailing_list)
-    return person
 
 
 @pytest.fixture
 def strict_client():
     """A client that, like a real browser session, is held to CSRF checks."""
     return Client(enforce_csrf_checks=True)
-
-
-def statuses(subscriber) -> dict[str, str]:
-    return dict(subscriber.subscriptions.values_list("mailing_list__name", "status"))
 
 
 def header_url(headers: dict[str, str]) -> str:

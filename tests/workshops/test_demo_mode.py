@@ -10,15 +10,8 @@ from workshops.models import Order, OrderStatus, PaymentMethod
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo(settings):
-    settings.DEBUG = True
-    settings.STRIPE_SECRET_KEY = ""
-    settings.STRIPE_WEBHOOK_SECRET = ""
-
-
 def test_demo_checkout_pays_through_the_same_fulfilment(
-    client, demo, session, seat, mailoutbox, django_capture_on_commit_callbacks
+    client, demo_checkout, session, seat, mailoutbox, django_capture_on_commit_callbacks
 ):
     response = book(client, session, seat, attendees=[("Ada", "ada@example.com")])
     order = Order.objects.get()
@@ -34,14 +27,14 @@ def test_demo_checkout_pays_through_the_same_fulfilment(
     assert "(demo, not charged)" in mailoutbox[0].body
 
 
-def test_demo_payment_can_be_cancelled(client, demo, session, seat):
+def test_demo_payment_can_be_cancelled(client, demo_checkout, session, seat):
     response = book(client, session, seat)
     client.post(response["Location"], {"action": "cancel"})
     assert Order.objects.get().status == OrderStatus.CANCELLED
 
 
 def test_the_demo_page_does_not_exist_with_debug_off(
-    client, demo, session, seat, settings
+    client, demo_checkout, session, seat, settings
 ):
     response = book(client, session, seat)
     settings.DEBUG = False

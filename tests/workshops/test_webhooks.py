@@ -40,18 +40,12 @@ def order(client, stripe, session, seat):
     return Order.objects.get()
 
 
-@pytest.fixture
-def committing(django_capture_on_commit_callbacks):
-    """Run on-commit callbacks (the emails) as a real commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def test_the_same_event_five_times_fulfils_once_and_mails_once(
-    client, stripe, order, mailoutbox, committing
+    client, stripe, order, mailoutbox, commit
 ):
     stripe.complete(order.stripe_checkout_session_id)
     event = stripe.event("checkout.session.completed", order.stripe_checkout_session_id)
-    with committing():
+    with commit():
         for _ in range(5):
             assert deliver(client, stripe, event).status_code == 200
     order.refresh_from_db()
@@ -64,10 +58,10 @@ def test_the_same_event_five_times_fulfils_once_and_mails_once(
 
 
 def test_the_success_page_and_the_webhook_fulfil_once_between_them(
-    client, stripe, order, mailoutbox, committing
+    client, stripe, order, mailoutbox, commit
 ):
     stripe.complete(order.stripe_checkout_session_id)
-    with committing():
+    with commit():
         page = client.get(f"/orders/{order.token}/?session_id=x")
         event = stripe.event(
             "checkout.session.completed", order.stripe_checkout_session_id
@@ -113,12 +107,12 @@ def test_webhook_racing_the_success_page_sends_one_email(stripe, session, seat):
 
 
 def test_the_confirmation_has_tickets_links_times_and_a_calendar_entry(
-    client, stripe, order, mailoutbox, committing, session
+    client, stripe, order, mailoutbox, commit, session
 ):
     session.meeting_url = "https://meet.example/room-42"
     session.save()
     stripe.complete(order.stripe_checkout_session_id)
-    with committing():
+    with commit():
         client.get(f"/orders/{order.token}/")
     buyer = mailoutbox[0]
     assert buyer.subject == f"You’re booked: Responding to Reports ({order.reference})"
@@ -201,11 +195,11 @@ def test_only_post(client):
 
 
 def test_a_bank_debit_keeps_the_order_pending_until_stripe_says(
-    client, stripe, order, mailoutbox, committing
+    client, stripe, order, mailoutbox, commit
 ):
     checkout_id = order.stripe_checkout_session_id
     stripe.complete(checkout_id, intent_status="processing")
-    with committing():
+    with commit():
         deliver(client, stripe, stripe.event("checkout.session.completed", checkout_id))
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
@@ -214,7 +208,7 @@ def test_a_bank_debit_keeps_the_order_pending_until_stripe_says(
     assert Ticket.objects.holding_seats().count() == 2
 
     stripe.settle(checkout_id, succeeded=True)
-    with committing():
+    with commit():
         deliver(
             client,
             stripe,
@@ -256,7 +250,7 @@ def test_an_expired_checkout_frees_the_seats(client, stripe, order):
 
 
 def test_a_payment_after_the_seats_went_elsewhere_is_refunded(
-    client, stripe, order, session, seat, mailoutbox, committing
+    client, stripe, order, session, seat, mailoutbox, commit
 ):
     session.capacity = 2
     session.save()
@@ -265,7 +259,7 @@ def test_a_payment_after_the_seats_went_elsewhere_is_refunded(
     )
     book(client, session, seat, quantity=2)  # the lapsed seats are sold again
     stripe.complete(order.stripe_checkout_session_id)
-    with committing():
+    with commit():
         client.get(f"/orders/{order.token}/")
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED
