@@ -7,9 +7,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from home.forms import PublicForm, has_control_characters
+
 from .models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, MailingList
 from .selectors import public_lists
-from .services import has_control_characters
 
 HONEYPOT_FIELD = "website"
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -63,7 +64,7 @@ class ListChoiceField(forms.ModelMultipleChoiceField):
         return obj.name
 
 
-class SignupForm(forms.Form):
+class SignupForm(PublicForm):
     """Email, optional name and lists; the consent text is shown beside it."""
 
     email = forms.EmailField(
@@ -104,7 +105,6 @@ class SignupForm(forms.Form):
     consent_version = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args, consent_digest: str = "", **kwargs):
-        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.consent_digest = consent_digest
         self.fields["lists"].queryset = public_lists()
@@ -142,7 +142,7 @@ class SignupForm(forms.Form):
         ]
 
 
-class PreferencesForm(forms.Form):
+class PreferencesForm(PublicForm):
     """A subscriber's name and the lists they want."""
 
     name = forms.CharField(
@@ -169,7 +169,6 @@ class PreferencesForm(forms.Form):
         pending_ids: frozenset[int] = frozenset(),
         **kwargs,
     ):
-        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["lists"].queryset = MailingList.objects.filter(pk__in=offered_ids)
         self.fields["lists"].pending_ids = pending_ids

@@ -24,6 +24,7 @@ from wagtail.models import ModelLogEntry
 
 from home import throttle
 from home.email import send_templated_email
+from home.forms import has_control_characters
 
 from . import links
 from .models import (
@@ -86,11 +87,6 @@ def _record(
         source_detail=origin.detail[:255],
         consent_text=consent_text,
     )
-
-
-def has_control_characters(value: str) -> bool:
-    """True for text that could break out of a header or a CSV cell's line."""
-    return any(ord(char) < 32 or ord(char) == 127 for char in value)
 
 
 def consent_text_for(*, text: str) -> ConsentText:

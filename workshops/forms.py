@@ -5,6 +5,8 @@ import calendar
 from django import forms
 from wagtail.admin.forms import WagtailAdminPageForm
 
+from home.forms import PublicForm, has_control_characters
+
 MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
 
 
@@ -76,14 +78,6 @@ class WorkshopPageForm(WagtailAdminPageForm):
         return cleaned
 
 
-class PublicForm(forms.Form):
-    """A form on the public site: labels without a trailing colon."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-
 class PersonNameField(forms.CharField):
     """A person's name: one line, no control characters."""
 
@@ -93,7 +87,7 @@ class PersonNameField(forms.CharField):
 
     def clean(self, value):
         value = super().clean(value)
-        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        if has_control_characters(value):
             raise forms.ValidationError("Write the name on one line.")
         return value
 
