@@ -154,6 +154,13 @@ class NewsletterSignupBlock(blocks.StructBlock):
         "Newsletter and Settings in the admin.",
     )
 
+    def get_context(self, value, parent_context=None):
+        context = super().get_context(value, parent_context=parent_context)
+        # Stored with each consent: the home page's form told from others.
+        page = context.get("page")
+        context["source"] = "home" if page is not None and page.depth == 2 else "page"
+        return context
+
     class Meta:
         icon = "mail"
         template = "home/blocks/newsletter_signup.html"

@@ -43,6 +43,14 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number.") from None
 
 
+def env_float(name: str, default: float | None) -> float | None:
+    value = env(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number.") from None
+
+
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
@@ -264,14 +272,7 @@ if NEWSLETTER_SEND_MODE not in ("", "batch", "single"):
     raise ImproperlyConfigured("NEWSLETTER_SEND_MODE must be batch or single.")
 NEWSLETTER_BATCH_SIZE = env_int("NEWSLETTER_BATCH_SIZE", 0)
 NEWSLETTER_MERGE_FIELD_FORMAT = env("NEWSLETTER_MERGE_FIELD_FORMAT", "")
-try:
-    NEWSLETTER_MAX_PER_SECOND = (
-        float(env("NEWSLETTER_MAX_PER_SECOND"))
-        if env("NEWSLETTER_MAX_PER_SECOND")
-        else None
-    )
-except ValueError:
-    raise ImproperlyConfigured("NEWSLETTER_MAX_PER_SECOND must be a number.") from None
+NEWSLETTER_MAX_PER_SECOND = env_float("NEWSLETTER_MAX_PER_SECOND", None)
 NEWSLETTER_SINGLE_CONCURRENCY = env_int("NEWSLETTER_SINGLE_CONCURRENCY", 8)
 NEWSLETTER_PARALLEL_TASKS = env_int("NEWSLETTER_PARALLEL_TASKS", 2)
 NEWSLETTER_TASK_SECONDS = env_int("NEWSLETTER_TASK_SECONDS", 120)
