@@ -48,6 +48,9 @@ class NewsletterArchivePage(RoutablePageMixin, BasePage):
         context = super().get_context(request, *args, **kwargs)
         paginator = Paginator(self.issues(), ISSUES_PER_PAGE)
         context["issues"] = paginator.get_page(request.GET.get("page"))
+        context["feed_urls"] = {
+            name: self.reverse_subpage(name) for name in ("rss", "atom")
+        }
         return context
 
     @path("feed/", name="rss")

@@ -51,6 +51,10 @@ def test_the_archive_lists_published_issues_newest_first_in_pages(archive, clien
 
 
 def test_rss_and_atom_feeds(issue, archive, client):
+    page = client.get(archive.url).text
+    rss_link = f'title="{archive.title} (RSS)" href="{archive.url}feed/"'
+    assert rss_link in page
+    assert f'href="{archive.url}feed/atom/">Atom</a>' in page
     rss = client.get(archive.url + "feed/")
     atom = client.get(archive.url + "feed/atom/")
 
