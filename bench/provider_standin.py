@@ -164,9 +164,18 @@ class StandIn:
         ready.wait(10)
         return self
 
+    async def _shutdown(self) -> None:
+        # Keep-alive connections still wait in handle(): end them here, not
+        # when the garbage collector finds their coroutines unfinished.
+        self._server.close()
+        handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for handler in handlers:
+            handler.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+
     def stop(self) -> None:
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
 
