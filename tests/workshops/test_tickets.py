@@ -10,7 +10,7 @@ from icalendar import Calendar
 
 from tests.workshops.checkout import book
 from tests.workshops.factories import WorkshopSessionFactory
-from workshops import services
+from workshops import payments, services
 from workshops.models import Order, OrderStatus, PaymentMethod, Ticket, TicketStatus
 
 pytestmark = pytest.mark.django_db
@@ -189,7 +189,7 @@ def test_a_cancelled_order_is_not_revived_by_a_late_payment_event(
 
 def test_a_refused_refund_changes_nothing(stripe, ticket):
     stripe.fail_next = 10
-    with pytest.raises(services.payments.PaymentsUnavailable):
+    with pytest.raises(payments.PaymentsUnavailable):
         services.ticket_cancel(ticket_id=ticket.pk, refund=True)
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.VALID

@@ -195,6 +195,50 @@ class Order(PrivateLink, models.Model):
     def seats(self) -> int:
         return self.quantity * self.ticket_type.seats_per_ticket
 
+    # Each change of status, named once. The services check that it may happen,
+    # under the order's row lock, and log it.
+
+    def mark_paid(
+        self, *, payment_method: str, payment_intent_id: str, now: datetime
+    ) -> None:
+        """Paid: the seats are the buyer's, and the hold is over."""
+        self.status = OrderStatus.PAID
+        self.payment_method = payment_method
+        self.stripe_payment_intent_id = payment_intent_id
+        self.paid_at = now
+        self.hold_expires_at = None
+        self.save()
+        self.tickets.confirm()
+
+    def mark_processing(self, *, payment_intent_id: str) -> None:
+        """A payment that settles later: the seats stay held until it does."""
+        self.status = OrderStatus.PROCESSING
+        self.stripe_payment_intent_id = payment_intent_id
+        self.hold_expires_at = None
+        self.save()
+
+    def release(self, *, status: str) -> None:
+        """Not to be paid (expired, failed, cancelled): the seats are free again."""
+        self.status = status
+        self.hold_expires_at = None
+        self.save()
+        self.tickets.release()
+
+    def refund_unseated(self, *, payment_intent_id: str) -> None:
+        """Paid after its seats had gone: all of it given back, no seat held."""
+        self.status = OrderStatus.REFUNDED
+        self.refunded_amount = self.total
+        self.stripe_payment_intent_id = payment_intent_id
+        self.save()
+        self.tickets.release()
+
+    def ticket_cancelled(self, *, refunded: Decimal, refund: bool) -> None:
+        """One seat given up; with the last one the order is refunded or cancelled."""
+        self.refunded_amount += refunded
+        if not self.tickets.filter(status=TicketStatus.VALID).exists():
+            self.status = OrderStatus.REFUNDED if refund else OrderStatus.CANCELLED
+        self.save()
+
 
 class TicketStatus(models.TextChoices):
     RESERVED = "reserved", "Reserved (awaiting payment)"
@@ -207,6 +251,18 @@ class TicketQuerySet(models.QuerySet):
     def holding_seats(self, *, now: datetime | None = None):
         """Tickets that occupy a seat: paid, or reserved by an unexpired hold."""
         return self.filter(seat_holding_q(now=now))
+
+    def confirm(self) -> int:
+        """The order is paid: every seat not cancelled is valid."""
+        return self.exclude(status=TicketStatus.CANCELLED).update(
+            status=TicketStatus.VALID
+        )
+
+    def release(self) -> int:
+        """The order will not be paid: reserved seats are released."""
+        return self.filter(status=TicketStatus.RESERVED).update(
+            status=TicketStatus.RELEASED
+        )
 
 
 def seat_holding_q(*, now: datetime | None = None, prefix: str = "") -> Q:
@@ -255,6 +311,12 @@ class Ticket(PrivateLink, models.Model):
 
     def __str__(self) -> str:
         return f"{self.attendee_name} ({self.order.reference})"
+
+    def cancel(self, *, refunded: Decimal) -> None:
+        """The seat is given up, with what of its price was refunded."""
+        self.status = TicketStatus.CANCELLED
+        self.refunded_amount = refunded
+        self.save()
 
 
 class StripeEvent(models.Model):

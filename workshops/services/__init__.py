@@ -1,0 +1,68 @@
+"""Business actions on orders and tickets: validate, lock, write, log, notify.
+
+Seats are the scarce thing. Every action that takes seats locks the session row
+(SELECT ... FOR UPDATE, with a short lock_timeout on PostgreSQL; on SQLite the
+IMMEDIATE transaction already serialises writers) just before counting them, so
+concurrent buyers can never exceed a session's capacity. Freeing seats needs no
+session lock. Orders are changed under their own row lock, so the webhook and
+the success page, whichever comes first, fulfil an order exactly once.
+
+By subject: `seats` (the session lock and the count), `orders` (checkout,
+payment and settling with Stripe), `stripe_events` (the webhook), `tickets`
+(cancel, move, hand on), `refunds` (each seat's share, late payments) and
+`emails` (what buyers and attendees are sent).
+"""
+
+from .emails import absolute, order_url, ticket_url
+from .orders import (
+    MAX_UNPAID_ORDERS,
+    Attendee,
+    order_abandon,
+    order_create,
+    order_fulfil,
+    order_mark_processing,
+    order_release,
+    order_start_payment,
+    order_sync,
+    orders_reconcile,
+)
+from .refunds import CENT, ticket_price
+from .seats import LOCK_TIMEOUT, CheckoutError, SessionBusy, lock_session, seats_taken
+from .stripe_events import (
+    HANDLED_EVENTS,
+    StripeEventDeferred,
+    stripe_event_first_time,
+    stripe_event_handle,
+)
+from .tickets import TicketError, ticket_cancel, ticket_move, ticket_update_attendee
+
+__all__ = [
+    "CENT",
+    "HANDLED_EVENTS",
+    "LOCK_TIMEOUT",
+    "MAX_UNPAID_ORDERS",
+    "Attendee",
+    "CheckoutError",
+    "SessionBusy",
+    "StripeEventDeferred",
+    "TicketError",
+    "absolute",
+    "lock_session",
+    "order_abandon",
+    "order_create",
+    "order_fulfil",
+    "order_mark_processing",
+    "order_release",
+    "order_start_payment",
+    "order_sync",
+    "order_url",
+    "orders_reconcile",
+    "seats_taken",
+    "stripe_event_first_time",
+    "stripe_event_handle",
+    "ticket_cancel",
+    "ticket_move",
+    "ticket_price",
+    "ticket_update_attendee",
+    "ticket_url",
+]

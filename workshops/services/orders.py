@@ -1,0 +1,308 @@
+"""Orders: hold seats, take payment through Stripe, and settle what Stripe says."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from wagtail.log_actions import log
+
+from .. import payments
+from ..formatting import day_label
+from ..models import (
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    SessionStatus,
+    Ticket,
+    TicketType,
+    WorkshopSession,
+    available_time_zones,
+)
+from .emails import send_confirmation
+from .refunds import order_refund_unseated
+from .seats import CheckoutError, SessionBusy, lock_session, seats_taken
+
+# Unpaid orders one buyer may have waiting at once: a person paying needs one.
+MAX_UNPAID_ORDERS = 3
+BOOKABLE = {SessionStatus.SCHEDULED, SessionStatus.TENTATIVE}
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """Who comes to a seat."""
+
+    name: str
+    email: str
+
+
+def order_create(
+    *,
+    session_id: int,
+    ticket_type_id: int,
+    quantity: int,
+    buyer_name: str,
+    buyer_email: str,
+    buyer_time_zone: str,
+    attendees: Sequence[Attendee],
+    now: datetime | None = None,
+) -> Order:
+    """Hold seats for a buyer and make the order that will pay for them."""
+    now = now or timezone.now()
+    ticket_type = _ticket_type_for(
+        ticket_type_id=ticket_type_id, session_id=session_id, quantity=quantity, now=now
+    )
+    seats = quantity * ticket_type.seats_per_ticket
+    if len(attendees) != seats:
+        raise CheckoutError(f"Give a name and email address for all {seats} seats.")
+    _check_unpaid_orders(buyer_email=buyer_email, now=now)
+
+    with transaction.atomic():
+        session = lock_session(session_id)
+        _check_seats_left(session, seats=seats, now=now)
+        order = Order.objects.create(
+            session=session,
+            ticket_type=ticket_type,
+            quantity=quantity,
+            unit_price=ticket_type.price,
+            total=ticket_type.price * quantity,
+            buyer_name=buyer_name,
+            buyer_email=buyer_email,
+            buyer_time_zone=(
+                buyer_time_zone
+                if buyer_time_zone in available_time_zones()
+                else session.time_zone
+            ),
+            payment_method=_payment_method(ticket_type),
+            hold_expires_at=now + payments.CHECKOUT_LIFETIME + payments.HOLD_GRACE,
+        )
+        Ticket.objects.bulk_create(
+            Ticket(
+                order=order,
+                session=session,
+                attendee_name=attendee.name,
+                attendee_email=attendee.email,
+            )
+            for attendee in attendees
+        )
+        log(order, "workshops.order.created", data={"seats": seats})
+    return order
+
+
+def _ticket_type_for(
+    *, ticket_type_id: int, session_id: int, quantity: int, now: datetime
+) -> TicketType:
+    """The ticket type chosen, if it is on sale for this session in that number."""
+    ticket_type = TicketType.objects.on_sale(now=now).filter(pk=ticket_type_id).first()
+    if ticket_type is None:
+        raise CheckoutError("That ticket type is not on sale now.")
+    if not ticket_type.workshops.filter(sessions=session_id).exists():
+        raise CheckoutError("That ticket type is not sold for this workshop.")
+    if not 1 <= quantity <= ticket_type.max_per_order:
+        raise CheckoutError(
+            f"Choose between 1 and {ticket_type.max_per_order} tickets of this type."
+        )
+    return ticket_type
+
+
+def _check_unpaid_orders(*, buyer_email: str, now: datetime) -> None:
+    unpaid = Order.objects.filter(
+        buyer_email__iexact=buyer_email,
+        status=OrderStatus.PENDING,
+        hold_expires_at__gt=now,
+    )
+    if unpaid.count() >= MAX_UNPAID_ORDERS:
+        raise CheckoutError(
+            "You have orders waiting for payment already: finish or cancel one "
+            "of them first (see the links in your browser's history)."
+        )
+
+
+def _check_seats_left(session: WorkshopSession, *, seats: int, now: datetime) -> None:
+    """With the session's lock held: is it open, and has it the seats?"""
+    if not session.workshop.live or session.status not in BOOKABLE:
+        raise CheckoutError("This session is not open for booking.")
+    if session.local_start <= now:
+        raise CheckoutError("Booking for this session has closed: it has begun.")
+    left = session.effective_capacity - seats_taken(session.pk, now=now)
+    if seats > left:
+        raise CheckoutError(
+            "Sorry, this session is sold out."
+            if left <= 0
+            else f"Only {left} seat{'s' if left != 1 else ''} left in this session."
+        )
+
+
+def _payment_method(ticket_type: TicketType) -> str:
+    if ticket_type.price == 0:
+        return PaymentMethod.FREE
+    return PaymentMethod.DEMO if payments.demo_mode() else PaymentMethod.STRIPE
+
+
+def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> str:
+    """Where to send the buyer to pay: Stripe Checkout, made once per order."""
+    if order.stripe_checkout_url:
+        return order.stripe_checkout_url
+    session = order.session
+    state = payments.checkout_session_create(
+        reference=order.reference,
+        product_name=f"{session.workshop.title}: {order.ticket_type.name}",
+        product_description=f"{day_label(session.date)} ({session.time_zone})",
+        unit_amount=order.unit_price,
+        quantity=order.quantity,
+        customer_email=order.buyer_email,
+        success_url=success_url,
+        cancel_url=cancel_url,
+    )
+    hold = (state.expires_at or timezone.now()) + payments.HOLD_GRACE
+    Order.objects.filter(pk=order.pk).update(
+        stripe_checkout_session_id=state.id,
+        stripe_checkout_url=state.url,
+        hold_expires_at=hold,
+    )
+    order.stripe_checkout_session_id, order.stripe_checkout_url = state.id, state.url
+    return state.url
+
+
+def order_sync(
+    *,
+    order: Order,
+    state: payments.CheckoutState | None = None,
+    checkout_session_id: str = "",
+) -> Order:
+    """Bring an order in line with what Stripe says of its Checkout Session now."""
+    checkout_session_id = checkout_session_id or order.stripe_checkout_session_id
+    if not checkout_session_id:
+        return order
+    state = state or payments.checkout_session_retrieve(checkout_session_id)
+    if state.client_reference_id != order.reference:
+        return order
+    if not order.stripe_checkout_session_id:
+        # Stripe made the session but our note of it was lost (a crash between
+        # Stripe's answer and our update): keep it now.
+        Order.objects.filter(pk=order.pk).update(stripe_checkout_session_id=state.id)
+        order.stripe_checkout_session_id = state.id
+    if state.paid:
+        return order_fulfil(
+            order_id=order.pk,
+            payment_method=PaymentMethod.STRIPE,
+            payment_intent_id=state.payment_intent_id,
+        )
+    if state.processing:
+        return order_mark_processing(
+            order_id=order.pk, payment_intent_id=state.payment_intent_id
+        )
+    if state.failed:
+        return order_release(order_id=order.pk, status=OrderStatus.FAILED)
+    if state.expired:
+        return order_release(order_id=order.pk, status=OrderStatus.EXPIRED)
+    return order
+
+
+def order_fulfil(
+    *,
+    order_id: int,
+    payment_method: str,
+    payment_intent_id: str = "",
+    now: datetime | None = None,
+) -> Order:
+    """Mark an order paid and its tickets valid, and send the confirmation; once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        # Once paid, always settled: a late or repeated trigger (an ACH event out
+        # of order, a second click) must not revive an order staff cancelled.
+        if order.paid_at is not None or order.status in {
+            OrderStatus.PAID,
+            OrderStatus.REFUNDED,
+        }:
+            return order
+        hold_kept = order.status == OrderStatus.PROCESSING or (
+            order.status == OrderStatus.PENDING
+            and order.hold_expires_at is not None
+            and order.hold_expires_at > now
+        )
+        if not hold_kept:
+            # Paid after the hold lapsed: the seats may have gone to someone else.
+            session = lock_session(order.session_id)
+            taken = seats_taken(session.pk, now=now, exclude_order=order.pk)
+            if taken + order.seats > session.effective_capacity:
+                return order_refund_unseated(
+                    order=order, payment_intent_id=payment_intent_id
+                )
+        order.mark_paid(
+            payment_method=payment_method, payment_intent_id=payment_intent_id, now=now
+        )
+        log(order, "workshops.order.paid", data={"method": payment_method})
+        send_confirmation(order)
+    return order
+
+
+def order_mark_processing(*, order_id: int, payment_intent_id: str) -> Order:
+    """A payment that settles later (ACH): keep the seats until Stripe decides."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status != OrderStatus.PENDING:
+            return order
+        order.mark_processing(payment_intent_id=payment_intent_id)
+        log(order, "workshops.order.processing")
+    return order
+
+
+def order_release(*, order_id: int, status: str) -> Order:
+    """An order that will not be paid: free its seats. Paid orders stay paid."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status not in {OrderStatus.PENDING, OrderStatus.PROCESSING}:
+            return order
+        order.release(status=status)
+        log(order, "workshops.order.released", data={"status": status})
+    return order
+
+
+def order_abandon(*, order: Order) -> Order:
+    """The buyer left Stripe Checkout: close it, and free the seats unless paid."""
+    if order.status != OrderStatus.PENDING:
+        return order
+    if order.stripe_checkout_session_id:
+        state = payments.checkout_session_expire(order.stripe_checkout_session_id)
+        if not state.expired:
+            return order_sync(order=order, state=state)
+    return order_release(order_id=order.pk, status=OrderStatus.CANCELLED)
+
+
+def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Settle orders whose webhook never came: ask Stripe, as the success page does.
+
+    For a scheduled job (`manage.py reconcile_orders`): lapsed holds whose Checkout
+    Session is still open are closed at Stripe first, so they cannot be paid
+    after their seats are gone; payments still processing after a day are
+    looked up again.
+    """
+    now = now or timezone.now()
+    counts = {"checked": 0, "changed": 0, "unreachable": 0}
+    lapsed = Order.objects.filter(status=OrderStatus.PENDING, hold_expires_at__lt=now)
+    slow = Order.objects.filter(
+        status=OrderStatus.PROCESSING, updated_at__lt=now - timedelta(days=1)
+    )
+    for order in [*lapsed, *slow]:
+        counts["checked"] += 1
+        before = order.status
+        try:
+            if order.status == OrderStatus.PENDING and order.stripe_checkout_session_id:
+                order = order_sync(
+                    order=order,
+                    state=payments.checkout_session_expire(
+                        order.stripe_checkout_session_id
+                    ),
+                )
+            elif order.status == OrderStatus.PENDING:
+                order = order_release(order_id=order.pk, status=OrderStatus.EXPIRED)
+            else:
+                order = order_sync(order=order)
+        except (payments.PaymentsUnavailable, SessionBusy):
+            counts["unreachable"] += 1
+            continue
+        counts["changed"] += order.status != before
+    return counts
