@@ -4,7 +4,6 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import OperationalError, transaction
 from django.http import (
     Http404,
     HttpRequest,
@@ -25,14 +24,6 @@ from ..models import Order, OrderStatus, PaymentMethod, TicketStatus, TicketType
 from ..selectors import public_sessions, with_seats_taken
 
 logger = logging.getLogger(__name__)
-
-HANDLED_EVENTS = {
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "checkout.session.async_payment_failed",
-    "checkout.session.expired",
-}
-
 
 def book(request: HttpRequest, session_pk: int) -> HttpResponse:
     """Choose tickets (step one), then name every attendee and pay (step two)."""
@@ -234,28 +225,10 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except (ValueError, payments.SignatureVerificationError):
         return HttpResponseBadRequest("Invalid signature or payload")
-    if event.get("type") not in HANDLED_EVENTS:
-        return HttpResponse(status=200)
-    checkout = (event.get("data") or {}).get("object") or {}
-    checkout_id = checkout.get("id") or ""
-    reference = checkout.get("client_reference_id") or (
-        checkout.get("metadata") or {}
-    ).get("order")
-    orders = Order.objects.select_related("session__workshop", "ticket_type")
-    # By the session's id, or by our reference when our note of the id was lost.
-    order = (
-        checkout_id and orders.filter(stripe_checkout_session_id=checkout_id).first()
-    ) or (reference and orders.filter(reference=reference).first())
-    if not order or not checkout_id.startswith("cs_"):
-        return HttpResponse(status=200)  # not ours, or long gone: nothing to do
     try:
-        with transaction.atomic():
-            if services.stripe_event_first_time(
-                event_id=event["id"], event_type=event["type"], order=order
-            ):
-                services.order_sync(order=order, checkout_session_id=checkout_id)
-    except (services.SessionBusy, OperationalError, payments.PaymentsUnavailable):
+        services.stripe_event_handle(event=event)
+    except services.StripeEventDeferred as deferred:
         # Stripe retries for days; try again then rather than guess now.
-        logger.warning("Webhook %s deferred for %s", event.get("id"), order)
+        logger.warning("%s", deferred)
         return HttpResponse(status=503)
     return HttpResponse(status=200)
