@@ -138,6 +138,10 @@ class TicketChoiceForm(PublicForm):
             self.cleaned_data["ticket_type"].seats_per_ticket
         )
 
+    @property
+    def total(self):
+        return self.cleaned_data["ticket_type"].price * self.cleaned_data["quantity"]
+
 
 class BuyerForm(PublicForm):
     """Step two: who is paying, and where they are."""

@@ -1,9 +1,12 @@
 """Checkout: choose tickets, name the attendees, pay, and see the order."""
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -20,85 +23,118 @@ from home import throttle
 
 from .. import payments, services
 from ..forms import AttendeeFormSet, BuyerForm, TicketChoiceForm
-from ..models import Order, OrderStatus, PaymentMethod, TicketStatus, TicketType
+from ..models import (
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    TicketStatus,
+    TicketType,
+    WorkshopSession,
+)
 from ..selectors import public_sessions, with_seats_taken
 
 logger = logging.getLogger(__name__)
 
+TEMPLATE = "workshops/book.html"
+
+
+@dataclass
+class Booking:
+    """One visit to a session's checkout page, and what its template is given."""
+
+    request: HttpRequest
+    session: WorkshopSession
+    ticket_types: QuerySet[TicketType]
+    context: dict[str, Any]
+
+    @classmethod
+    def load(cls, request: HttpRequest, session_pk: int) -> "Booking":
+        session = get_object_or_404(with_seats_taken(public_sessions()), pk=session_pk)
+        ticket_types = TicketType.objects.on_sale().filter(workshops=session.workshop)
+        context = {
+            "session": session,
+            "page": session.workshop,
+            "ticket_types": ticket_types,
+        }
+        return cls(request, session, ticket_types, context)
+
+    def render(self, *, status: int = 200, **context: Any) -> HttpResponse:
+        self.context.update(context)
+        return render(self.request, TEMPLATE, self.context, status=status)
+
+
 def book(request: HttpRequest, session_pk: int) -> HttpResponse:
     """Choose tickets (step one), then name every attendee and pay (step two)."""
-    session = get_object_or_404(with_seats_taken(public_sessions()), pk=session_pk)
-    ticket_types = TicketType.objects.on_sale().filter(workshops=session.workshop)
-    context = {
-        "session": session,
-        "page": session.workshop,
-        "ticket_types": ticket_types,
-    }
-    if not session.is_bookable or not ticket_types:
+    booking = Booking.load(request, session_pk)
+    if not booking.session.is_bookable or not booking.ticket_types:
         # A POST here lost a race or a sale window: say so, and hold nothing.
-        status = 400 if request.method == "POST" else 200
-        return render(request, "workshops/book.html", context, status=status)
-
+        return booking.render(status=400 if request.method == "POST" else 200)
     data = request.POST if request.method == "POST" else request.GET
     choice = TicketChoiceForm(
-        data if "ticket_type" in data else None, ticket_types=ticket_types
+        data if "ticket_type" in data else None, ticket_types=booking.ticket_types
     )
-    context["choice"] = choice
+    booking.context["choice"] = choice
     if not choice.is_bound or not choice.is_valid():
-        return render(request, "workshops/book.html", context)
+        return booking.render()  # step one
+    if request.method == "POST":
+        return book_submit(booking, choice)
+    return book_details(booking, choice)
 
-    if request.method == "POST" and not throttle.allow_client(
+
+def book_details(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
+    """Step two, blank: the buyer's details and one attendee per seat."""
+    return booking.render(
+        total=choice.total,
+        buyer=BuyerForm(initial={"buyer_time_zone": booking.session.time_zone}),
+        attendees=AttendeeFormSet(prefix="attendee", initial=[{}] * choice.seats),
+        seats=choice.seats,
+    )
+
+
+def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
+    """Step two, sent: hold the seats and go to payment, or say what to correct."""
+    request = booking.request
+    if not throttle.allow_client(
         request,
         "checkout",
         limit=settings.CHECKOUT_RATE_LIMIT,
         window=60 * 60,
     ):
         # Without a limit a script could hold every seat of every session.
-        context["checkout_error"] = (
-            "Too many bookings from your connection in the last hour. "
-            "Please try again later, or write to us."
+        return booking.render(
+            status=429,
+            checkout_error="Too many bookings from your connection in the last "
+            "hour. Please try again later, or write to us.",
         )
-        return render(request, "workshops/book.html", context, status=429)
     seats = choice.seats
-    context["total"] = (
-        choice.cleaned_data["ticket_type"].price * (choice.cleaned_data["quantity"])
+    buyer = BuyerForm(request.POST)
+    attendees = AttendeeFormSet(request.POST, prefix="attendee")
+    booking.context.update(
+        total=choice.total, buyer=buyer, attendees=attendees, seats=seats
     )
-    if request.method == "POST":
-        buyer = BuyerForm(request.POST)
-        attendees = AttendeeFormSet(request.POST, prefix="attendee")
-    else:
-        buyer = BuyerForm(initial={"buyer_time_zone": session.time_zone})
-        attendees = AttendeeFormSet(prefix="attendee", initial=[{}] * seats)
-    context.update(buyer=buyer, attendees=attendees, seats=seats)
-    if request.method != "POST":
-        return render(request, "workshops/book.html", context)
-
-    if buyer.is_valid() and attendees.is_valid():
-        if len(attendees.forms) != seats:
-            attendees.non_form_errors().append(
-                f"Give a name and email address for all {seats} seats."
-            )
-        else:
-            try:
-                order = services.order_create(
-                    session_id=session.pk,
-                    ticket_type_id=choice.cleaned_data["ticket_type"].pk,
-                    quantity=choice.cleaned_data["quantity"],
-                    buyer_name=buyer.cleaned_data["buyer_name"],
-                    buyer_email=buyer.cleaned_data["buyer_email"],
-                    buyer_time_zone=buyer.cleaned_data["buyer_time_zone"],
-                    attendees=[
-                        services.Attendee(
-                            form.cleaned_data["name"], form.cleaned_data["email"]
-                        )
-                        for form in attendees.forms
-                    ],
-                )
-            except services.CheckoutError as error:
-                context["checkout_error"] = str(error)
-            else:
-                return start_payment(request, order)
-    return render(request, "workshops/book.html", context, status=400)
+    if not (buyer.is_valid() and attendees.is_valid()):
+        return booking.render(status=400)
+    if len(attendees.forms) != seats:
+        attendees.non_form_errors().append(
+            f"Give a name and email address for all {seats} seats."
+        )
+        return booking.render(status=400)
+    try:
+        order = services.order_create(
+            session_id=booking.session.pk,
+            ticket_type_id=choice.cleaned_data["ticket_type"].pk,
+            quantity=choice.cleaned_data["quantity"],
+            buyer_name=buyer.cleaned_data["buyer_name"],
+            buyer_email=buyer.cleaned_data["buyer_email"],
+            buyer_time_zone=buyer.cleaned_data["buyer_time_zone"],
+            attendees=[
+                services.Attendee(form.cleaned_data["name"], form.cleaned_data["email"])
+                for form in attendees.forms
+            ],
+        )
+    except services.CheckoutError as error:
+        return booking.render(status=400, checkout_error=str(error))
+    return start_payment(request, order)
 
 
 def start_payment(request: HttpRequest, order: Order) -> HttpResponse:
