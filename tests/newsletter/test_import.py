@@ -4,9 +4,9 @@ import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from wagtail.models import ModelLogEntry
 
-from newsletter import services
 from newsletter.models import (
     ConsentAction,
     ConsentRecord,
@@ -23,6 +23,7 @@ from newsletter.services import (
     SKIP_SUPPRESSED,
     SKIP_UNSUBSCRIBED,
     Origin,
+    imports,
     subscriber_subscribe,
     subscribers_import,
     suppression_add,
@@ -149,37 +150,29 @@ def test_an_import_never_brings_back_someone_who_unsubscribed_anywhere(lists):
     assert not ConsentRecord.objects.filter(action=ConsentAction.IMPORTED).exists()
 
 
-def test_a_sign_up_that_lands_during_an_import_is_an_existing_subscriber(
-    lists, monkeypatch
-):
+def test_a_sign_up_that_lands_during_an_import_is_an_existing_subscriber(lists):
     """The sign-up commits between the import's look-up and its insert."""
-    look_up = services._lock_subscribers
-    raced = []
-
-    def look_up_then_sign_up(emails):
-        found = look_up(emails)
-        if not raced:
-            raced.append(True)
-            subscriber_subscribe(
-                email="raced@example.com",
-                name="",
-                mailing_lists=lists,
-                consent_text="I agree.",
-                origin=Origin(source="footer"),
-            )
-        return found
-
-    monkeypatch.setattr(services, "_lock_subscribers", look_up_then_sign_up)
-    result = subscribers_import(
+    parsed = imports.parse(
         rows=[
             {"email": "first@example.com"},
             {"email": "raced@example.com", "name": "Rae"},
             {"email": "last@example.com"},
-        ],
-        mailing_lists=lists,
-        consent_source="Conference badge scan",
+        ]
     )
-    assert raced
+    with transaction.atomic():
+        plan = imports.resolve(parsed=parsed)
+        subscriber_subscribe(
+            email="raced@example.com",
+            name="",
+            mailing_lists=lists,
+            consent_text="I agree.",
+            origin=Origin(source="footer"),
+        )
+        result = imports.write(
+            plan=plan, mailing_lists=lists, consent_source="Conference badge scan"
+        )
+    # The look-up did not see her: she signed up after it, before the insert.
+    assert "raced@example.com" in plan.new_emails
     assert (result.added, result.updated) == (2, 1)
     person = Subscriber.objects.get(email="raced@example.com")
     assert person.source == "footer"

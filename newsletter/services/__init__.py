@@ -1,0 +1,84 @@
+"""Business actions of the newsletter, one module per subject.
+
+- `subscriptions`: sign-ups, confirmations, preferences and unsubscribes, with
+  the consent history each one writes.
+- `suppressions`: addresses that get no more mail, and erasure.
+- `imports`: the CSV import, as parse, resolve and write.
+- `sends`: sending an issue to a list, and a test to a member of staff.
+- `tracking`: what a provider's tracking events do.
+
+Callers import from here (`services.subscriber_subscribe`); the modules import
+from one another only in that order, `tracking` last.
+"""
+
+from .imports import (
+    SKIP_ALREADY,
+    SKIP_INVALID,
+    SKIP_NAME,
+    SKIP_REPEATED,
+    SKIP_SUPPRESSED,
+    SKIP_UNSUBSCRIBED,
+    ImportResult,
+    subscribers_import,
+)
+from .sends import (
+    backend_can_schedule,
+    deliveries_resolve_uncertain,
+    issue_send_cancel,
+    issue_send_create,
+    issue_send_halt,
+    issue_send_pause,
+    issue_send_resume,
+    issue_send_start,
+    issue_send_test,
+    issue_send_test_request,
+)
+from .subscriptions import (
+    CONFIRMABLE_SUPPRESSIONS,
+    Origin,
+    consent_text_for,
+    subscriber_confirm,
+    subscriber_subscribe,
+    subscriber_unsubscribe,
+    subscriber_update_preferences,
+)
+from .suppressions import subscriber_erase, suppression_add, suppression_ensure
+from .tracking import (
+    delivery_note_unsubscribe,
+    delivery_track_event,
+    tracking_event_process,
+)
+
+__all__ = [
+    "CONFIRMABLE_SUPPRESSIONS",
+    "SKIP_ALREADY",
+    "SKIP_INVALID",
+    "SKIP_NAME",
+    "SKIP_REPEATED",
+    "SKIP_SUPPRESSED",
+    "SKIP_UNSUBSCRIBED",
+    "ImportResult",
+    "Origin",
+    "backend_can_schedule",
+    "consent_text_for",
+    "deliveries_resolve_uncertain",
+    "delivery_note_unsubscribe",
+    "delivery_track_event",
+    "issue_send_cancel",
+    "issue_send_create",
+    "issue_send_halt",
+    "issue_send_pause",
+    "issue_send_resume",
+    "issue_send_start",
+    "issue_send_test",
+    "issue_send_test_request",
+    "subscriber_confirm",
+    "subscriber_erase",
+    "subscriber_subscribe",
+    "subscriber_unsubscribe",
+    "subscriber_update_preferences",
+    "subscribers_import",
+    "suppression_add",
+    "suppression_ensure",
+    "tracking_event_process",
+]
