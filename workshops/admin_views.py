@@ -1,4 +1,5 @@
-"""Staff actions on tickets in the Wagtail admin: cancel with a refund, move."""
+"""Sales in the Wagtail admin: listings, history, and staff actions on tickets
+(cancel with a refund, move)."""
 
 from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -7,12 +8,74 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView
 from wagtail.admin import messages
+from wagtail.admin.views.generic import HistoryView, IndexView, InspectView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.widgets.button import Button
+
+from home.exports import export_safe
 
 from . import payments, services
 from .formatting import session_when
 from .models import SessionStatus, Ticket, TicketStatus, WorkshopSession
 from .selectors import with_seats_taken
+
+
+class SalesHistoryView(HistoryView):
+    """Who changed what: open to those who may look, as nobody edits by hand."""
+
+    any_permission_required = ["view"]
+
+
+class OrderIndexView(IndexView):
+    """Orders, with their session and ticket type fetched alongside."""
+
+    # Names and addresses come from the public booking form.
+    custom_field_preprocess = export_safe("buyer_name", "buyer_email")
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("session__workshop", "ticket_type")
+
+
+class TicketIndexView(IndexView):
+    """Attendees, each with the staff actions a valid ticket allows."""
+
+    custom_field_preprocess = export_safe("attendee_name", "attendee_email")
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("order", "session__workshop")
+
+    def get_list_more_buttons(self, instance):
+        buttons = super().get_list_more_buttons(instance)
+        return buttons + ticket_action_buttons(self.request.user, instance)
+
+
+class TicketInspectView(InspectView):
+    """One attendee's ticket, with the staff actions in its header."""
+
+    @property
+    def header_more_buttons(self):
+        return ticket_action_buttons(self.request.user, self.object)
+
+
+def ticket_action_buttons(user, ticket: Ticket) -> list[Button]:
+    if ticket.status != TicketStatus.VALID or not user.has_perm(
+        "workshops.change_ticket"
+    ):
+        return []
+    return [
+        Button(
+            "Move to another session",
+            url=reverse("workshops_ticket_move", args=[ticket.pk]),
+            icon_name="resubmit",
+            priority=40,
+        ),
+        Button(
+            "Cancel and refund",
+            url=reverse("workshops_ticket_cancel", args=[ticket.pk]),
+            icon_name="bin",
+            priority=50,
+        ),
+    ]
 
 
 class CancelTicketForm(forms.Form):

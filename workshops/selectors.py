@@ -1,16 +1,18 @@
-"""Reads across workshops and sessions for pages, feeds and blocks."""
+"""Reads across workshops and sessions for pages, feeds, blocks and the admin."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from wagtail.models import Page
 
 from .models import (
     ScheduleIndexPage,
     SessionStatus,
+    Ticket,
+    TicketStatus,
     WorkshopPage,
     WorkshopSession,
     seat_holding_q,
@@ -44,6 +46,24 @@ def with_seats_taken(
             "tickets", filter=seat_holding_q(now=now, prefix="tickets__"), distinct=True
         )
     )
+
+
+def sessions_with_sales(*, now: datetime, limit: int) -> QuerySet[WorkshopSession]:
+    """Sessions not yet over, soonest first, with seats `sold` and `taken` counted."""
+    return (
+        WorkshopSession.objects.filter(ends_at__gt=now)
+        .select_related("workshop")
+        .annotate(
+            sold=Count("tickets", filter=Q(tickets__status=TicketStatus.VALID)),
+            taken=Count("tickets", filter=seat_holding_q(now=now, prefix="tickets__")),
+        )
+        .order_by("starts_at")[:limit]
+    )
+
+
+def has_sold_tickets(page: Page) -> bool:
+    """Whether any session of this page, or of a page below it, sold a ticket."""
+    return Ticket.objects.filter(session__workshop__path__startswith=page.path).exists()
 
 
 def public_sessions(*, under: Page | None = None) -> QuerySet[WorkshopSession]:

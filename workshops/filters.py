@@ -1,0 +1,34 @@
+"""Filters of the admin's order and attendee listings."""
+
+import django_filters
+from wagtail.admin.filters import WagtailFilterSet
+
+from .models import Order, Ticket, WorkshopSession
+
+
+def session_filter() -> django_filters.ModelChoiceFilter:
+    # A session's name is its workshop's title: fetched with it, not once per
+    # option of the dropdown.
+    return django_filters.ModelChoiceFilter(
+        queryset=WorkshopSession.objects.select_related("workshop")
+    )
+
+
+class OrderFilterSet(WagtailFilterSet):
+    """Orders by status, payment method and session."""
+
+    session = session_filter()
+
+    class Meta:
+        model = Order
+        fields = ["status", "payment_method", "session"]
+
+
+class TicketFilterSet(WagtailFilterSet):
+    """Attendees by session, for an attendee list, and by status."""
+
+    session = session_filter()
+
+    class Meta:
+        model = Ticket
+        fields = ["session", "status"]

@@ -1,0 +1,136 @@
+"""What the Wagtail admin shows of ticket types, orders and attendees."""
+
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.viewsets.base import ViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.snippets.views.snippets import SnippetViewSet
+
+from .admin_views import (
+    OrderIndexView,
+    SalesHistoryView,
+    TicketIndexView,
+    TicketInspectView,
+)
+from .filters import OrderFilterSet, TicketFilterSet
+from .models import Order, Ticket, TicketType
+
+
+class TicketTypeViewSet(SnippetViewSet):
+    """Editors set what is sold; only the Sales group sees who bought it."""
+
+    model = TicketType
+    icon = "tag"
+    menu_label = "Ticket types"
+    menu_order = 260
+    add_to_admin_menu = True
+    list_display = ["name", "price", "seats_per_ticket", "active"]
+    list_filter = ["active", "workshops"]
+
+
+class OrderViewSet(ModelViewSet):
+    """Orders to look at, search and export; never edited by hand."""
+
+    model = Order
+    icon = "form"
+    menu_label = "Orders"
+    url_prefix = "workshops/orders"
+    url_namespace = "workshops_orders"
+    index_view_class = OrderIndexView
+    inspect_view_enabled = True
+    history_view_class = SalesHistoryView
+    copy_view_enabled = False
+    form_fields: list[str] = []  # never edited by hand (SalesRecordPolicy)
+    filterset_class = OrderFilterSet
+    search_fields = ["reference", "buyer_name", "buyer_email"]
+    search_backend_name = None  # plain database lookups: orders are not indexed
+    list_display = [
+        "reference",
+        "buyer_name",
+        "session",
+        Column("status", label="Status", accessor="get_status_display"),
+        "total",
+        "created_at",
+    ]
+    list_export = [
+        "reference",
+        "status",
+        "buyer_name",
+        "buyer_email",
+        "session",
+        "ticket_type",
+        "quantity",
+        "total",
+        "refunded_amount",
+        "payment_method",
+        "created_at",
+        "paid_at",
+    ]
+    inspect_view_fields = [
+        "reference",
+        "status",
+        "session",
+        "ticket_type",
+        "quantity",
+        "total",
+        "refunded_amount",
+        "payment_method",
+        "buyer_name",
+        "buyer_email",
+        "buyer_time_zone",
+        "stripe_checkout_session_id",
+        "stripe_payment_intent_id",
+        "created_at",
+        "paid_at",
+    ]
+
+
+class TicketViewSet(ModelViewSet):
+    """Attendees: filter by session for an attendee list, export it as CSV."""
+
+    model = Ticket
+    icon = "user"
+    menu_label = "Attendees"
+    url_prefix = "workshops/tickets"
+    url_namespace = "workshops_tickets"
+    index_view_class = TicketIndexView
+    inspect_view_class = TicketInspectView
+    inspect_view_enabled = True
+    history_view_class = SalesHistoryView
+    copy_view_enabled = False
+    form_fields: list[str] = []
+    filterset_class = TicketFilterSet
+    search_fields = ["attendee_name", "attendee_email", "order__reference"]
+    search_backend_name = None
+    list_display = [
+        "attendee_name",
+        "attendee_email",
+        "session",
+        Column("status", label="Status", accessor="get_status_display"),
+        Column("order", label="Order", accessor="order.reference"),
+    ]
+    list_export = [
+        "attendee_name",
+        "attendee_email",
+        "session",
+        "status",
+        "order",
+    ]
+    export_headings = {"order": "Order reference"}
+    inspect_view_fields = [
+        "attendee_name",
+        "attendee_email",
+        "session",
+        "status",
+        "order",
+        "refunded_amount",
+        "created_at",
+    ]
+
+
+class SalesViewSetGroup(ViewSetGroup):
+    """The admin's Sales menu: orders and attendees."""
+
+    menu_label = "Sales"
+    menu_icon = "tag"
+    menu_order = 250
+    items = (OrderViewSet, TicketViewSet)
