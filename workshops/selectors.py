@@ -84,17 +84,7 @@ def upcoming_sessions(
     """Sessions that have not ended, soonest first; cancelled ones stay listed."""
     now = now or timezone.now()
     if workshop is not None and preview:
-        # A page preview holds unsaved sessions in memory, not in the database.
-        sessions = sorted(
-            (
-                session
-                for session in workshop.sessions.all()
-                if session.local_end >= now
-                and session.status != SessionStatus.COMPLETED
-            ),
-            key=lambda session: session.local_start,
-        )
-        return sessions[:limit] if limit else sessions
+        return _previewed_sessions(workshop, now=now, limit=limit)
     if workshop is not None:
         sessions = WorkshopSession.objects.filter(workshop=workshop)
     else:
@@ -111,6 +101,21 @@ def upcoming_sessions(
         list(sessions[:limit] if limit else sessions),
         {workshop.pk: workshop} if workshop is not None else None,
     )
+
+
+def _previewed_sessions(
+    workshop: WorkshopPage, *, now: datetime, limit: int | None
+) -> list[WorkshopSession]:
+    # A page preview holds unsaved sessions in memory, not in the database.
+    sessions = sorted(
+        (
+            session
+            for session in workshop.sessions.all()
+            if session.local_end >= now and session.status != SessionStatus.COMPLETED
+        ),
+        key=lambda session: session.local_start,
+    )
+    return sessions[:limit] if limit else sessions
 
 
 def feed_sessions(*, now: datetime | None = None) -> list[WorkshopSession]:
