@@ -1,4 +1,4 @@
-"""Staff views for subscribers: import, one person's data, erasure, the dashboard."""
+"""Staff views for subscribers: the list, import, one person's data, erasure."""
 
 import json
 
@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views.generic import FormView
-from laces.components import Component
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import Button, HeaderButton
 from wagtail.snippets.views.snippets import (
@@ -24,10 +23,7 @@ from home.exports import export_safe
 from . import selectors, services
 from .forms import ImportForm
 from .models import Subscriber, Suppression
-
-
-def may(user, action: str) -> bool:
-    return user.has_perm(f"newsletter.{action}_subscriber")
+from .permissions import may_subscriber
 
 
 class SubscriberIndexView(IndexView):
@@ -44,7 +40,7 @@ class SubscriberIndexView(IndexView):
             for button in super().header_buttons
             if button is not getattr(self, "add_button", None)
         ]
-        if may(self.request.user, "add"):
+        if may_subscriber(self.request.user, "add"):
             buttons.append(
                 HeaderButton(
                     "Import CSV",
@@ -88,6 +84,18 @@ class SubscriberEraseView(DeleteView):
         services.subscriber_erase(subscriber=self.object, user=self.request.user)
 
 
+def refuse_bulk_subscriber_delete(request, instances):
+    """Turn away a bulk delete that includes subscribers (`before_delete_snippet`)."""
+    if any(isinstance(instance, Subscriber) for instance in instances):
+        messages.error(
+            request,
+            "Subscribers are erased one at a time, from the subscriber's own "
+            "menu, so that each erasure is deliberate.",
+        )
+        return redirect("newsletter_subscriber:list")
+    return None
+
+
 class SubscriberInspectView(InspectView):
     """One person: their subscriptions, consent history, and what staff may do."""
 
@@ -123,7 +131,9 @@ class SubscriberInspectView(InspectView):
 
 def subscriber_data_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Everything stored about one person, as a JSON file to hand to them."""
-    if not (may(request.user, "change") or may(request.user, "delete")):
+    if not (
+        may_subscriber(request.user, "change") or may_subscriber(request.user, "delete")
+    ):
         raise PermissionDenied
     subscriber = get_object_or_404(Subscriber, pk=pk)
     data = selectors.subscriber_data(subscriber=subscriber)
@@ -146,7 +156,7 @@ class SubscriberImportView(WagtailAdminTemplateMixin, FormView):
     header_icon = "upload"
 
     def dispatch(self, request, *args, **kwargs):
-        if not may(request.user, "add"):
+        if not may_subscriber(request.user, "add"):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -172,16 +182,3 @@ class SubscriberImportView(WagtailAdminTemplateMixin, FormView):
         return self.render_to_response(
             self.get_context_data(form=ImportForm(), result=result)
         )
-
-
-class SubscriberGrowthPanel(Component):
-    """The dashboard panel: confirmed subscribers per list, month by month."""
-
-    name = "newsletter_growth"
-    template_name = "newsletter/admin/growth_panel.html"
-    order = 150
-
-    def get_context_data(self, parent_context=None):
-        growth = selectors.confirmed_growth(months=6)
-        months = [start for start, _ in growth[0].points] if growth else []
-        return {"growth": growth, "months": months}

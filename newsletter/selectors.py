@@ -1,4 +1,4 @@
-"""Reads across lists, subscribers and consent."""
+"""Reads across lists, subscribers, consent and sends."""
 
 import datetime
 from dataclasses import dataclass
@@ -9,13 +9,17 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from .models import (
+    Delivery,
+    DeliveryState,
     MailingList,
     NewsletterSignupPage,
+    SendStatus,
     Subscriber,
     Subscription,
     SubscriptionStatus,
     Suppression,
 )
+from .models.sending import HOLDS_A_COPY
 
 
 def public_lists() -> QuerySet[MailingList]:
@@ -50,6 +54,50 @@ def preference_choices(*, subscriber: Subscriber) -> list[ListChoice]:
         ListChoice(mailing_list=mailing_list, status=statuses.get(mailing_list.pk))
         for mailing_list in lists
     ]
+
+
+def lists_with_confirmed_count() -> QuerySet[MailingList]:
+    """Every list, each with `confirmed_count`, for the admin's listing."""
+    return MailingList.objects.annotate(
+        confirmed_count=Count(
+            "subscriptions",
+            filter=Q(subscriptions__status=SubscriptionStatus.CONFIRMED),
+        )
+    )
+
+
+def subscribers_with_lists() -> QuerySet[Subscriber]:
+    """Subscribers with their subscriptions and lists read in two more queries."""
+    return Subscriber.objects.prefetch_related("subscriptions__mailing_list")
+
+
+def subscriber_sources() -> list[str]:
+    """Every source subscribers came from, once each, in order."""
+    return list(
+        Subscriber.objects.order_by("source")
+        .values_list("source", flat=True)
+        .distinct()
+    )
+
+
+def subscribers_with_subscription(
+    queryset: QuerySet[Subscriber],
+    *,
+    mailing_list: MailingList | None,
+    status: str | None,
+) -> QuerySet[Subscriber]:
+    """Those with one subscription to the list in the status; either may be left out.
+
+    Both conditions hold for the same subscription, not for any two.
+    """
+    if not (mailing_list or status):
+        return queryset
+    matching = Subscription.objects.filter(subscriber=OuterRef("pk"))
+    if mailing_list:
+        matching = matching.filter(mailing_list=mailing_list)
+    if status:
+        matching = matching.filter(status=status)
+    return queryset.filter(Exists(matching))
 
 
 def mailable_subscriptions(*, mailing_list: MailingList) -> QuerySet[Subscription]:
@@ -206,8 +254,6 @@ FIGURES = (
 
 
 def _figure_aggregates() -> dict:
-    from .models import DeliveryState
-
     return {
         "total": Count("pk"),
         "queued": Count("pk", filter=Q(state=DeliveryState.QUEUED)),
@@ -227,8 +273,6 @@ def _figure_aggregates() -> dict:
 
 def send_figures(*, send_id: int) -> dict[str, int]:
     """Where each recipient of one send stands, and what the provider reported."""
-    from .models import Delivery
-
     figures = Delivery.objects.filter(send_id=send_id).aggregate(**_figure_aggregates())
     done = figures["total"] - figures["queued"] - figures["in_flight"]
     figures["done"] = done
@@ -238,8 +282,6 @@ def send_figures(*, send_id: int) -> dict[str, int]:
 
 def issue_figures(*, issue_id: int) -> dict[str, int]:
     """The same figures for every send of one issue together."""
-    from .models import Delivery
-
     return Delivery.objects.filter(issue_id=issue_id).aggregate(**_figure_aggregates())
 
 
@@ -249,8 +291,6 @@ def send_is_stale(*, send) -> bool:
     Workers touch `heartbeat_at` after every batch; a send that says "Sending"
     with nobody working on it needs a person to restart its workers.
     """
-    from .models import SendStatus
-
     if send.status != SendStatus.SENDING or send.heartbeat_at is None:
         return False
     silent = timezone.now() - send.heartbeat_at
@@ -263,9 +303,6 @@ def recipient_count(*, issue, mailing_list: MailingList) -> int:
     Someone an earlier send skipped or was refused for counts: only a copy
     they have, may have, or are about to get keeps them out.
     """
-    from .models import Delivery
-    from .models.sending import HOLDS_A_COPY
-
     return (
         mailable_subscriptions(mailing_list=mailing_list)
         .exclude(
