@@ -79,13 +79,8 @@ def test_a_form_reads_its_lists_once_however_often_drawn(lists):
     ]
 
 
-def test_sign_up_confirm_by_post_then_welcome(client, home_page, lists, commit):
-    with commit():
-        response = sign_up(client, lists)
-    assert response.status_code == 302
-    assert response["Location"] == "/newsletter/subscribe/thanks/"
-    assert "Check your inbox" in client.get(response["Location"]).content.decode()
-
+def assert_pending_with_consent_recorded() -> ConsentRecord:
+    """The person waits on both lists; returns the record of their request."""
     subscriber = Subscriber.objects.get()
     assert subscriber.email == "ada@example.com"
     assert subscriber.name == "Ada"
@@ -100,7 +95,11 @@ def test_sign_up_confirm_by_post_then_welcome(client, home_page, lists, commit):
     assert record.user_agent == BROWSER
     assert record.source == "footer"
     assert record.consent_text.text == NewsletterSettings.objects.get().consent_text
+    return record
 
+
+def assert_one_confirmation_email() -> str:
+    """The one email asks for a confirmation; returns the link it gives."""
     [confirmation] = mail.outbox
     assert confirmation.to == ["ada@example.com"]
     assert confirmation.subject == "Please confirm your subscription"
@@ -109,6 +108,39 @@ def test_sign_up_confirm_by_post_then_welcome(client, home_page, lists, commit):
     assert any("/preferences/" in url for url in links_in(confirmation.body))
     html, _ = confirmation.alternatives[0]
     assert confirm_url in html
+    return confirm_url
+
+
+def assert_confirmed_and_welcomed(confirmed, requested: ConsentRecord) -> None:
+    assert confirmed.status_code == 200
+    assert "You are subscribed" in confirmed.content.decode()
+    assert set(Subscription.objects.values_list("status", flat=True)) == {
+        SubscriptionStatus.CONFIRMED
+    }
+    confirm_record = ConsentRecord.objects.filter(action=ConsentAction.CONFIRMED)
+    assert confirm_record.count() == 2
+    assert confirm_record.first().ip_address == "198.51.100.2"
+    assert confirm_record.first().consent_text == requested.consent_text
+
+    welcome = mail.outbox[1]
+    assert welcome.subject == "Welcome to Diversity Deep Dives and Workshop dates"
+    assert welcome.extra_headers["List-Unsubscribe-Post"] == (
+        "List-Unsubscribe=One-Click"
+    )
+    assert welcome.extra_headers["List-Unsubscribe"].startswith(
+        "<http://testserver/newsletter/unsubscribe/"
+    )
+    assert "1 Test Street" in welcome.body
+
+
+def test_sign_up_confirm_by_post_then_welcome(client, home_page, lists, commit):
+    with commit():
+        response = sign_up(client, lists)
+    assert response.status_code == 302
+    assert response["Location"] == "/newsletter/subscribe/thanks/"
+    assert "Check your inbox" in client.get(response["Location"]).content.decode()
+    record = assert_pending_with_consent_recorded()
+    confirm_url = assert_one_confirmation_email()
 
     # A mail scanner follows the link: it sees a button and confirms nothing.
     with commit():
@@ -120,25 +152,7 @@ def test_sign_up_confirm_by_post_then_welcome(client, home_page, lists, commit):
 
     with commit():
         confirmed = client.post(confirm_url, REMOTE_ADDR="198.51.100.2")
-    assert confirmed.status_code == 200
-    assert "You are subscribed" in confirmed.content.decode()
-    assert set(Subscription.objects.values_list("status", flat=True)) == {
-        SubscriptionStatus.CONFIRMED
-    }
-    confirm_record = ConsentRecord.objects.filter(action=ConsentAction.CONFIRMED)
-    assert confirm_record.count() == 2
-    assert confirm_record.first().ip_address == "198.51.100.2"
-    assert confirm_record.first().consent_text == record.consent_text
-
-    welcome = mail.outbox[1]
-    assert welcome.subject == "Welcome to Diversity Deep Dives and Workshop dates"
-    assert welcome.extra_headers["List-Unsubscribe-Post"] == (
-        "List-Unsubscribe=One-Click"
-    )
-    assert welcome.extra_headers["List-Unsubscribe"].startswith(
-        "<http://testserver/newsletter/unsubscribe/"
-    )
-    assert "1 Test Street" in welcome.body
+    assert_confirmed_and_welcomed(confirmed, record)
 
     # Pressing the button again changes nothing and sends no second welcome.
     with commit():
