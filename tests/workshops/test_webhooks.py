@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -13,6 +14,7 @@ from icalendar import Calendar
 
 from tests.workshops.checkout import book
 from workshops.models import Order, OrderStatus, StripeEvent, Ticket, TicketStatus
+from workshops.services import orders_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +80,6 @@ def test_the_success_page_and_the_webhook_fulfil_once_between_them(
 )
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_webhook_racing_the_success_page_sends_one_email(stripe, session, seat):
-    from django.core import mail
-
     book(Client(), session, seat)
     order = Order.objects.get()
     stripe.complete(order.stripe_checkout_session_id)
@@ -194,6 +194,27 @@ def test_only_post(client):
     assert client.get("/stripe/webhook/").status_code == 405
 
 
+def test_an_event_stripe_cannot_confirm_now_is_answered_503_and_taken_again(
+    client, stripe, order, mailoutbox, commit, caplog
+):
+    checkout_id = order.stripe_checkout_session_id
+    stripe.complete(checkout_id)
+    event = stripe.event("checkout.session.completed", checkout_id)
+    stripe.fail_next = 10  # more than the client's retries
+    assert deliver(client, stripe, event).status_code == 503
+    assert f"Webhook {event['id']} deferred for {order}" in caplog.text
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert not StripeEvent.objects.exists()  # so Stripe's resend is not skipped
+
+    stripe.fail_next = 0
+    with commit():
+        assert deliver(client, stripe, event).status_code == 200
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert [m.to for m in mailoutbox] == [["ada@example.com"], ["grace@example.com"]]
+
+
 def test_a_bank_debit_keeps_the_order_pending_until_stripe_says(
     client, stripe, order, mailoutbox, commit
 ):
@@ -304,8 +325,6 @@ def test_an_order_that_lost_its_session_id_is_found_by_its_reference(
 def test_reconciling_closes_lapsed_checkouts_and_settles_lost_payments(
     client, stripe, order, session, seat
 ):
-    from workshops.services import orders_reconcile
-
     Order.objects.filter(pk=order.pk).update(
         hold_expires_at=timezone.now() - timedelta(minutes=1)
     )
