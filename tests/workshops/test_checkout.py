@@ -1,6 +1,7 @@
 """Checkout: the form, the hold, and the Checkout Session Stripe receives."""
 
 import time
+from datetime import time as clock
 from datetime import timedelta
 from decimal import Decimal
 
@@ -179,8 +180,6 @@ def test_a_free_ticket_needs_no_payment(client, stripe, session, mailoutbox, wor
 
 
 def test_booking_closes_when_the_session_begins(client, stripe, workshop, seat):
-    from datetime import time as clock
-
     now = timezone.localtime(timezone.now(), timezone.get_fixed_timezone(0))
     begun = WorkshopSessionFactory(
         workshop=workshop,

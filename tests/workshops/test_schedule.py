@@ -5,12 +5,13 @@ from datetime import date, time, timedelta
 import pytest
 from bs4 import BeautifulSoup
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.testimonials.factories import TestimonialFactory
 from tests.workshops.factories import WorkshopSessionFactory
-from workshops.models import SessionStatus
+from workshops.models import SessionStatus, WorkshopSession
 from workshops.selectors import schedule_months
 
 pytestmark = pytest.mark.django_db
@@ -157,10 +158,6 @@ def test_query_count_does_not_grow_with_sessions_or_testimonials(
 
 
 def test_a_preview_shows_unsaved_and_edited_sessions_uncached(rf, workshop):
-    from django.template.loader import render_to_string
-
-    from workshops.models import WorkshopSession
-
     saved = WorkshopSessionFactory(workshop=workshop, audience_label="Live label")
     request = rf.get("/")
     render_to_string(

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.core import signing
 from django.utils import timezone
 from icalendar import Calendar
+from wagtail.test.utils.form_data import inline_formset, nested_form_data, streamfield
 
 from tests.workshops.checkout import book
 from tests.workshops.factories import WorkshopSessionFactory
@@ -288,12 +289,6 @@ def test_sales_exports_cannot_smuggle_formulas(sales_client, paid_order):
 def test_sessions_with_tickets_cannot_be_removed_from_the_page(
     admin_client, paid_order, workshop
 ):
-    from wagtail.test.utils.form_data import (
-        inline_formset,
-        nested_form_data,
-        streamfield,
-    )
-
     session = paid_order.session
     data = nested_form_data(
         {

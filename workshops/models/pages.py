@@ -84,6 +84,8 @@ class ScheduleIndexPage(BasePage):
         verbose_name = "schedule page"
 
     def get_context(self, request, *args, **kwargs):
+        # selectors import this module's models: imported at the top, they would
+        # run while Django's app registry is still loading them. Hence here.
         from ..selectors import schedule_months, upcoming_sessions
 
         context = super().get_context(request, *args, **kwargs)
@@ -173,6 +175,7 @@ class WorkshopPage(BasePage):
         verbose_name = "workshop page"
 
     def get_context(self, request, *args, **kwargs):
+        # Imported here for the same reason as in ScheduleIndexPage.get_context.
         from ..selectors import upcoming_sessions
 
         context = super().get_context(request, *args, **kwargs)
