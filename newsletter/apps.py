@@ -6,5 +6,5 @@ class NewsletterConfig(AppConfig):
     verbose_name = "Newsletter"
 
     def ready(self):
-        # Importing registers the signal receivers and the system check.
-        from . import providers, receivers  # noqa: F401
+        # Importing registers the signal receivers and the system checks.
+        from . import checks, receivers  # noqa: F401

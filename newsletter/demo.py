@@ -17,7 +17,7 @@ from wagtail.rich_text import RichText
 from home.models import HomePage
 from testimonials.models import Testimonial
 
-from . import sending, services
+from . import services
 from .models import (
     DEFAULT_CONSENT_TEXT,
     Delivery,
@@ -310,7 +310,7 @@ def ensure_sent(issue: NewsletterIssuePage, mailing_list: MailingList) -> None:
         NEWSLETTER_PARALLEL_TASKS=0,
     ):
         services.issue_send_start(send_id=send.pk)
-        sending.work(send_id=send.pk, seconds=60)
+        services.issue_send_work(send_id=send.pk, seconds=60)
     IssueSend.objects.filter(pk=send.pk).update(
         started_at=sent_at, finished_at=sent_at + datetime.timedelta(seconds=3)
     )

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from wagtail.admin.viewsets.base import ViewSet
 
-from . import providers, rendering, selectors, services
+from . import rendering, selectors, services
 from .forms_sending import SendForm
 from .models import (
     DeliveryState,
@@ -21,6 +21,7 @@ from .models import (
     NewsletterIssuePage,
     SendStatus,
 )
+from .sending import providers
 
 SEND_PERMISSION = "newsletter.send_issue"
 VIEW_PERMISSIONS = ("newsletter.view_issuesend", SEND_PERMISSION)

@@ -264,7 +264,7 @@ NEWSLETTER_EMAILS_PER_ADDRESS = env_int("NEWSLETTER_EMAILS_PER_ADDRESS", 3)
 NEWSLETTER_SOFT_BOUNCE_LIMIT = env_int("NEWSLETTER_SOFT_BOUNCE_LIMIT", 3)
 
 # Sending newsletter issues (newsletter/sending.py; README "Sending an issue").
-# Empty or unset means the provider's default from newsletter/providers.py:
+# Empty or unset means the provider's default from newsletter/sending/providers.py:
 # batch mode for Mailgun, SendGrid, Brevo, SparkPost and Mandrill, one message
 # per recipient for Postmark, Amazon SES, SMTP and anything unknown.
 NEWSLETTER_SEND_MODE = env("NEWSLETTER_SEND_MODE", "")

@@ -1,17 +1,24 @@
 """What was sent: one send per issue and list, one ledger row per recipient.
 
-The ledger is the guarantee. A person has at most one row per issue that has
-reached or may reach the provider; it moves `queued → claimed → sending → sent |
-failed | uncertain`, or to `skipped`, and only a committed `sending` row is ever
-handed to the provider. See docs/conventions.md, "Sending an issue".
+The ledger is the guarantee: a person has at most one row per issue that has
+reached or may reach the provider, and only a committed `sending` row is ever
+handed to the provider. Every move of a row is one method of `DeliveryQuerySet`,
+below; docs/sending.md draws them.
 """
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
 
 from .issues import NewsletterIssuePage
-from .subscriptions import MailingList, Subscriber
+from .subscriptions import (
+    MailingList,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
 
 
 class SendStatus(models.TextChoices):
@@ -130,6 +137,246 @@ HOLDS_A_COPY = Q(
 ) | Q(may_have_reached=True)
 
 
+DEPARTED_DETAIL = "Unsubscribed, suppressed or erased before their batch."
+STALE_DETAIL = (
+    "The worker stopped during the provider call: it may have been sent. "
+    "Not resent automatically."
+)
+RESENT_DETAIL = "Queued again by staff after an uncertain attempt."
+GIVEN_UP_DETAIL = "Uncertain; staff chose not to send again."
+UNCLAIMED = {"claim_token": "", "claimed_at": None}
+
+
+class DeliveryQuerySet(models.QuerySet):
+    """The ledger's transitions, one method each; each returns the rows it moved.
+
+    Each is a single UPDATE that names the state it moves rows from, so two
+    workers, a pause and a provider's webhook can race without a row moving
+    twice or backwards.
+    """
+
+    def queue_recipients(self, send: "IssueSend") -> int:
+        """Start a send: one `queued` row per person the list may mail now.
+
+        INSERT ... SELECT keeps a 100,000-person list out of the worker's memory;
+        ON CONFLICT skips anyone this issue already reached, or may have reached,
+        through another send. The unique index covers only such rows
+        (`HOLDS_A_COPY`), so someone skipped or refused by an earlier send of the
+        issue gets a fresh row here, and the old one stays as that send's record.
+        """
+        quoted = {
+            name: connection.ops.quote_name(model._meta.db_table)
+            for name, model in (
+                ("delivery", Delivery),
+                ("subscription", Subscription),
+                ("subscriber", Subscriber),
+                ("suppression", Suppression),
+            )
+        }
+        # Only quoted table names from the models are interpolated; values are bound.
+        sql = (
+            f"INSERT INTO {quoted['delivery']} (send_id, issue_id, subscriber_id) "  # noqa: S608
+            f"SELECT %s, %s, sub.subscriber_id FROM {quoted['subscription']} sub "
+            f"JOIN {quoted['subscriber']} person ON person.id = sub.subscriber_id "
+            "WHERE sub.mailing_list_id = %s AND sub.status = %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {quoted['suppression']} x "
+            "WHERE x.email_hash = person.email_hash) "
+            "ORDER BY sub.subscriber_id "
+            "ON CONFLICT DO NOTHING"
+        )
+        params = [
+            send.pk,
+            send.issue_id,
+            send.mailing_list_id,
+            SubscriptionStatus.CONFIRMED,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def claim(self, *, token: str) -> int:
+        """`queued → claimed` under a worker's token; the lease starts now."""
+        return self.filter(state=DeliveryState.QUEUED).update(
+            state=DeliveryState.CLAIMED, claim_token=token, claimed_at=timezone.now()
+        )
+
+    def departed(self, send: "IssueSend") -> "DeliveryQuerySet":
+        """Rows whose person may no longer be mailed: left the list, suppressed,
+        erased."""
+        return self.filter(
+            Q(subscriber__isnull=True)
+            | ~Exists(subscribed_to(send))
+            | Exists(suppressed())
+        )
+
+    def skip_departed(self) -> int:
+        """`claimed → skipped` for people who left since the send started."""
+        return self.filter(state=DeliveryState.CLAIMED).update(
+            state=DeliveryState.SKIPPED, detail=DEPARTED_DETAIL
+        )
+
+    def hand_over(self, send: "IssueSend") -> int:
+        """`claimed → sending`, only while the send is still sending.
+
+        One statement, so a pause or a cancel that committed first stops rows a
+        worker had already claimed. The lease starts again at the hand-over: a
+        slow batch is not taken for a dead one.
+        """
+        still_sending = IssueSend.objects.filter(pk=send.pk, status=SendStatus.SENDING)
+        return self.filter(Exists(still_sending), state=DeliveryState.CLAIMED).update(
+            state=DeliveryState.SENDING, claimed_at=timezone.now()
+        )
+
+    def renew(self) -> int:
+        """Renew the lease of rows still `sending`, before another call of a batch."""
+        return self.filter(state=DeliveryState.SENDING).update(
+            claimed_at=timezone.now()
+        )
+
+    def release(self) -> int:
+        """`claimed → queued`: rows never handed to the provider go back."""
+        return self.filter(state=DeliveryState.CLAIMED).update(
+            state=DeliveryState.QUEUED, **UNCLAIMED
+        )
+
+    def requeue(self, *, detail: str, attempted: bool) -> int:
+        """`sending → queued`: the provider provably took nothing.
+
+        Never `failed` for that: a long outage pauses the send (the error count)
+        rather than lose people. Only rows still `sending` go back: one another
+        worker has since marked uncertain waits for staff, and a send that was
+        cancelled meanwhile skips them, as it skipped the rest of its queue.
+        """
+        rows = self.filter(state=DeliveryState.SENDING)
+        changes = dict(UNCLAIMED)
+        if attempted:
+            changes.update(attempts=F("attempts") + 1, detail=detail)
+        cancelled = rows.filter(send__status=SendStatus.CANCELLED).update(
+            state=DeliveryState.SKIPPED, **{**changes, "detail": CANCELLED_DETAIL}
+        )
+        return cancelled + rows.update(state=DeliveryState.QUEUED, **changes)
+
+    def settle(
+        self, *, state: str, message_id: str, esp_status: str, detail: str
+    ) -> int:
+        """`sending | uncertain → sent | failed | uncertain`, as the provider said."""
+        return self._settleable().update(
+            state=state,
+            esp_message_id=message_id,
+            esp_status=esp_status,
+            detail=detail,
+            sent_at=timezone.now() if state == DeliveryState.SENT else None,
+        )
+
+    def settle_each(
+        self,
+        *,
+        token: str,
+        message_ids: list[tuple[int, str]],
+        state: str,
+        esp_status: str,
+        detail: str,
+    ) -> None:
+        """`settle` for rows that each get their own message id, in one statement.
+
+        An UPDATE ... FROM (VALUES ...): the ORM's Case/When costs more Python
+        per row than the provider call it records (single mode: one message id
+        per recipient).
+        """
+        table = connection.ops.quote_name(Delivery._meta.db_table)
+        values = ", ".join(["(%s, %s)"] * len(message_ids))
+        params: list = []
+        for delivery_id, message_id in message_ids:
+            params.extend([delivery_id, message_id])
+        sent_at = timezone.now() if state == DeliveryState.SENT else None
+        params.extend([state, esp_status, detail, sent_at])
+        params.extend([token, DeliveryState.SENDING, DeliveryState.UNCERTAIN])
+        # Only the quoted table name is interpolated; every value is bound.
+        sql = (
+            f"WITH batch (delivery_id, message_id) AS (VALUES {values}) "  # noqa: S608
+            f"UPDATE {table} SET state = %s, esp_status = %s, detail = %s, "
+            "sent_at = %s, esp_message_id = batch.message_id FROM batch "
+            f"WHERE {table}.id = batch.delivery_id AND {table}.claim_token = %s "
+            f"AND {table}.state IN (%s, %s)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def expire(self, *, before) -> int:
+        """Settle rows whose worker has been silent since `before`.
+
+        Claimed but never handed over: `claimed → queued`, safe to send. With the
+        provider: `sending → uncertain`, never resent without a person deciding.
+        """
+        stale = self.filter(claimed_at__lt=before)
+        released = stale.release()
+        return released + stale.filter(state=DeliveryState.SENDING).update(
+            state=DeliveryState.UNCERTAIN, detail=STALE_DETAIL
+        )
+
+    def cancel(self) -> int:
+        """`queued | claimed → skipped`: a cancelled send reaches nobody else.
+
+        That includes rows a worker has claimed but not handed over: its move to
+        `sending` needs them still claimed, so they are never sent.
+        """
+        return self.filter(
+            state__in=[DeliveryState.QUEUED, DeliveryState.CLAIMED]
+        ).update(state=DeliveryState.SKIPPED, detail=CANCELLED_DETAIL, **UNCLAIMED)
+
+    def resend_uncertain(self) -> int:
+        """`uncertain → queued`, on staff's word; the person may get two copies."""
+        return self.filter(state=DeliveryState.UNCERTAIN).update(
+            state=DeliveryState.QUEUED,
+            may_have_reached=True,
+            detail=RESENT_DETAIL,
+            **UNCLAIMED,
+        )
+
+    def give_up_uncertain(self) -> int:
+        """`uncertain → failed`, on staff's word; the row still blocks a resend."""
+        return self.filter(state=DeliveryState.UNCERTAIN).update(
+            state=DeliveryState.FAILED, may_have_reached=True, detail=GIVEN_UP_DETAIL
+        )
+
+    def confirm_sent(self, *, message_id: str, detail: str) -> int:
+        """`uncertain | queued | claimed → sent`: the provider reported on it.
+
+        A row queued or claimed again after an uncertain attempt (staff chose to
+        resend) is not sent a second time; a claimed row's worker then finds
+        nothing to hand over.
+        """
+        return self.filter(
+            state__in=[
+                DeliveryState.UNCERTAIN,
+                DeliveryState.QUEUED,
+                DeliveryState.CLAIMED,
+            ]
+        ).update(
+            state=DeliveryState.SENT,
+            claim_token="",
+            esp_message_id=message_id,
+            detail=detail,
+        )
+
+    def _settleable(self) -> "DeliveryQuerySet":
+        return self.filter(state__in=[DeliveryState.SENDING, DeliveryState.UNCERTAIN])
+
+
+def subscribed_to(send: "IssueSend"):
+    """Whether a delivery's person is still a confirmed subscriber of the list."""
+    return Subscription.objects.filter(
+        subscriber_id=OuterRef("subscriber_id"),
+        mailing_list_id=send.mailing_list_id,
+        status=SubscriptionStatus.CONFIRMED,
+    )
+
+
+def suppressed():
+    """Whether a delivery's address is suppressed."""
+    return Suppression.objects.filter(email_hash=OuterRef("subscriber__email_hash"))
+
+
 class Delivery(models.Model):
     """One recipient of one issue: the ledger row that makes sending exactly-once."""
 
@@ -170,6 +417,8 @@ class Delivery(models.Model):
     bounced_at = models.DateTimeField(null=True, blank=True)
     complained_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "deliveries"

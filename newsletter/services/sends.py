@@ -1,37 +1,38 @@
 """Sending an issue to a list: create, start, pause, resume, cancel and halt a send,
 settle its uncertain deliveries, and email a test to a member of staff.
 
-The delivery itself (claims, provider calls, outcomes) is `newsletter.sending`'s,
-run by the tasks these actions queue on commit; docs/conventions.md describes it.
+The delivery itself (claims, provider calls, outcomes) is `newsletter.sending`'s:
+`issue_send_work` runs its worker and acts on what it reports. docs/sending.md
+describes the pipeline.
 """
 
 import datetime
+import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import default_task_backend
 from wagtail.log_actions import log
 from wagtail.models import Revision
 
-from .. import providers, rendering, tasks
+from .. import rendering, sending, tasks
 from ..models import (
     Delivery,
-    DeliveryState,
     IssueSend,
     MailingList,
     NewsletterIssuePage,
     SendStatus,
     Subscriber,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
     normalise_email,
 )
-from ..models.sending import ACTIVE_SEND_STATUSES, CANCELLED_DETAIL
+from ..models.sending import ACTIVE_SEND_STATUSES, OPEN_STATES
+from ..sending import providers
+
+logger = logging.getLogger(__name__)
 
 
 def _enqueue_on_commit(task, *args, run_after=None) -> None:
@@ -101,46 +102,6 @@ def issue_send_create(
     return send
 
 
-def _fix_recipients(send: IssueSend) -> int:
-    """Write one queued ledger row per mailable subscriber, in the database itself.
-
-    INSERT ... SELECT keeps a 100,000-person list out of the worker's memory;
-    ON CONFLICT skips anyone this issue already reached, or may have reached,
-    through another send. The unique index covers only such rows
-    (`HOLDS_A_COPY`), so someone skipped or refused by an earlier send of the
-    issue gets a fresh row here, and the old one stays as that send's record.
-    """
-    names = {
-        "delivery": Delivery._meta.db_table,
-        "subscription": Subscription._meta.db_table,
-        "subscriber": Subscriber._meta.db_table,
-        "suppression": Suppression._meta.db_table,
-    }
-    quoted = {key: connection.ops.quote_name(value) for key, value in names.items()}
-    # Only quoted table names from the models are interpolated; values are bound.
-    sql = (
-        f"INSERT INTO {quoted['delivery']} (send_id, issue_id, subscriber_id) "  # noqa: S608
-        f"SELECT %s, %s, sub.subscriber_id FROM {quoted['subscription']} sub "
-        f"JOIN {quoted['subscriber']} person ON person.id = sub.subscriber_id "
-        "WHERE sub.mailing_list_id = %s AND sub.status = %s "
-        f"AND NOT EXISTS (SELECT 1 FROM {quoted['suppression']} x "
-        "WHERE x.email_hash = person.email_hash) "
-        "ORDER BY sub.subscriber_id "
-        "ON CONFLICT DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [
-                send.pk,
-                send.issue_id,
-                send.mailing_list_id,
-                SubscriptionStatus.CONFIRMED,
-            ],
-        )
-        return cursor.rowcount
-
-
 def issue_send_start(*, send_id: int) -> bool:
     """Freeze the email and fix the recipients, then let the workers go.
 
@@ -185,7 +146,7 @@ def issue_send_start(*, send_id: int) -> bool:
         send.started_at = now
         send.heartbeat_at = now
         send.save()
-        _fix_recipients(send)
+        Delivery.objects.queue_recipients(send)
         _enqueue_workers(send)
     return True
 
@@ -203,9 +164,7 @@ def issue_send_pause(*, send_id: int, reason: str = "", user=None) -> bool:
         send.status = SendStatus.PAUSED
         send.pause_reason = reason[:255] or "Paused by staff."
         send.save(update_fields=["status", "pause_reason"])
-        send.deliveries.filter(state=DeliveryState.CLAIMED).update(
-            state=DeliveryState.QUEUED, claim_token="", claimed_at=None
-        )
+        send.deliveries.release()
         log(
             instance=send,
             action="newsletter.send_paused",
@@ -218,7 +177,7 @@ def issue_send_pause(*, send_id: int, reason: str = "", user=None) -> bool:
 def issue_send_resume(*, send_id: int, user=None) -> bool:
     """Carry on with a paused send, or restart the workers of one that stalled.
 
-    Rows a dead worker left are settled by their lease (docs/conventions.md):
+    Rows a dead worker left are settled by their lease (docs/sending.md):
     claimed ones go back to the queue, ones with the provider become uncertain.
     """
     with transaction.atomic():
@@ -237,6 +196,58 @@ def issue_send_resume(*, send_id: int, user=None) -> bool:
     return True
 
 
+def issue_send_work(
+    *,
+    send_id: int,
+    seconds: float,
+    checkpoint: sending.Checkpoint = sending.no_checkpoint,
+) -> sending.WorkResult:
+    """Run one sending worker for up to `seconds`, then act on its verdict.
+
+    Finishes or pauses the send as the worker found, and queues what comes next:
+    a fresh task when time ran out, or a later check when other workers hold the
+    last rows (should they die, it settles their claims once the lease passes
+    and finishes the send). A worker that stops on an unexpected error pauses
+    the send and says why, since nothing else would queue the next task.
+    """
+    try:
+        verdict = sending.work(send_id=send_id, seconds=seconds, checkpoint=checkpoint)
+    except Exception as error:
+        logger.exception("Sending worker for send %s stopped", send_id)
+        try:
+            issue_send_halt(send_id=send_id, error=sending.describe(error))
+        except Exception:
+            # The database itself may be what failed; the page's stale
+            # heartbeat warning still tells staff.
+            logger.exception("Could not pause send %s", send_id)
+        return sending.WorkResult.ERROR
+    if verdict.pause_reason:
+        issue_send_pause(send_id=send_id, reason=verdict.pause_reason)
+    elif verdict.result is sending.WorkResult.FINISHED:
+        issue_send_finish(send_id=send_id)
+    elif verdict.result is sending.WorkResult.MORE:
+        tasks.issue_send_work.enqueue(send_id)
+    elif verdict.result is sending.WorkResult.WAITING and backend_can_schedule():
+        check_at = sending.oldest_claim_expiry(send_id=send_id)
+        if check_at is not None:
+            tasks.issue_send_work.using(run_after=check_at).enqueue(send_id)
+    return verdict.result
+
+
+def issue_send_finish(*, send_id: int) -> bool:
+    """Mark a sending send finished, once none of its rows is queued or in flight."""
+    with transaction.atomic():
+        send = IssueSend.objects.select_for_update().filter(pk=send_id).first()
+        if send is None or send.status != SendStatus.SENDING:
+            return False
+        if send.deliveries.filter(state__in=OPEN_STATES).exists():
+            return False
+        send.status = SendStatus.FINISHED
+        send.finished_at = timezone.now()
+        send.save(update_fields=["status", "finished_at"])
+    return True
+
+
 def issue_send_cancel(*, send_id: int, user=None) -> bool:
     """Stop a send for good: whoever is not yet with the provider is skipped.
 
@@ -250,14 +261,7 @@ def issue_send_cancel(*, send_id: int, user=None) -> bool:
         send.status = SendStatus.CANCELLED
         send.finished_at = timezone.now()
         send.save(update_fields=["status", "finished_at"])
-        send.deliveries.filter(
-            state__in=[DeliveryState.QUEUED, DeliveryState.CLAIMED]
-        ).update(
-            state=DeliveryState.SKIPPED,
-            claim_token="",
-            claimed_at=None,
-            detail=CANCELLED_DETAIL,
-        )
+        send.deliveries.cancel()
         log(instance=send, action="newsletter.send_cancelled", user=user)
     return True
 
@@ -271,16 +275,9 @@ def deliveries_resolve_uncertain(*, send_id: int, resend: bool, user=None) -> in
     """
     with transaction.atomic():
         send = IssueSend.objects.select_for_update().get(pk=send_id)
-        uncertain = send.deliveries.filter(state=DeliveryState.UNCERTAIN)
         if resend:
             _check_may_resend(send)
-            changed = uncertain.update(
-                state=DeliveryState.QUEUED,
-                claim_token="",
-                claimed_at=None,
-                may_have_reached=True,
-                detail="Queued again by staff after an uncertain attempt.",
-            )
+            changed = send.deliveries.resend_uncertain()
             if changed and send.status == SendStatus.FINISHED:
                 send.status = SendStatus.SENDING
                 send.finished_at = None
@@ -288,11 +285,7 @@ def deliveries_resolve_uncertain(*, send_id: int, resend: bool, user=None) -> in
             if changed and send.status == SendStatus.SENDING:
                 _enqueue_workers(send)
         else:
-            changed = uncertain.update(
-                state=DeliveryState.FAILED,
-                may_have_reached=True,
-                detail="Uncertain; staff chose not to send again.",
-            )
+            changed = send.deliveries.give_up_uncertain()
         log(
             instance=send,
             action="newsletter.uncertain_resolved",

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from ..models import (
     Delivery,
-    DeliveryState,
     ProviderEvent,
     Subscriber,
     SuppressionReason,
@@ -122,18 +121,8 @@ def delivery_track_event(*, event: AnymailTrackingEvent, esp_name: str) -> str:
         Delivery.objects.filter(
             pk=delivery.pk, **{f"{field_name}__isnull": True}
         ).update(**{field_name: at})
-        # A claimed row's worker then finds nothing to hand over.
-        Delivery.objects.filter(
-            pk=delivery.pk,
-            state__in=[
-                DeliveryState.UNCERTAIN,
-                DeliveryState.QUEUED,
-                DeliveryState.CLAIMED,
-            ],
-        ).update(
-            state=DeliveryState.SENT,
-            claim_token="",
-            esp_message_id=str(event.message_id or "")[:255],
+        Delivery.objects.filter(pk=delivery.pk).confirm_sent(
+            message_id=str(event.message_id or "")[:255],
             detail=f"Confirmed by a {esp_name} tracking event.",
         )
     if effect is Effect.COMPLAINT:

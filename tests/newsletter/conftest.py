@@ -1,7 +1,6 @@
 import pytest
 
 from bench.provider_standin import StandIn
-from newsletter import sending
 from tests.newsletter.factories import (
     MailingListFactory,
     SubscriberFactory,
@@ -16,13 +15,6 @@ def lists(db):
         MailingListFactory(name="Diversity Deep Dives"),
         MailingListFactory(name="Workshop dates"),
     ]
-
-
-@pytest.fixture(autouse=True)
-def _no_crash_hook():
-    """A crash hook a test sets, or leaves behind when it fails, ends with it."""
-    yield
-    sending.crash_hook = None
 
 
 @pytest.fixture

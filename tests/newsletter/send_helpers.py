@@ -13,8 +13,15 @@ def start(issue, mailing_list) -> IssueSend:
     return send
 
 
-def run(send: IssueSend, seconds: float = 60) -> sending.WorkResult:
-    return sending.work(send_id=send.pk, seconds=seconds)
+def run(
+    send: IssueSend,
+    seconds: float = 60,
+    checkpoint: sending.Checkpoint = sending.no_checkpoint,
+) -> sending.WorkResult:
+    """One worker's run on the send, as the `issue_send_work` task makes it."""
+    return services.issue_send_work(
+        send_id=send.pk, seconds=seconds, checkpoint=checkpoint
+    )
 
 
 def states(send: IssueSend) -> Counter:

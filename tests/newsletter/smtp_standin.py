@@ -20,55 +20,83 @@ class _Handler(socketserver.StreamRequestHandler):
         self.wfile.flush()
 
     def handle(self) -> None:
-        server: SMTPStandIn = self.server.standin
-        with server.lock:
-            server.connections += 1
+        self.server_state: SMTPStandIn = self.server.standin
+        with self.server_state.lock:
+            self.server_state.connections += 1
         self.reply("220 standin.example ESMTP")
-        number = 0
-        recipients: list[str] = []
+        self.number = 0
+        self.recipients: list[str] = []
+        verbs = {
+            "EHLO": self.hello,
+            "HELO": self.hello,
+            "MAIL": self.mail,
+            "RCPT": self.rcpt,
+            "DATA": self.data,
+            "RSET": self.ok,
+            "NOOP": self.ok,
+            "QUIT": self.quit,
+        }
         while True:
             line = self.rfile.readline()
             if not line:
                 return
             command = line.decode(errors="replace").strip()
-            verb = command[:4].upper()
-            if verb in ("EHLO", "HELO"):
-                self.reply("250 standin.example")
-            elif verb == "MAIL":
-                with server.lock:
-                    server.mails += 1
-                    number = server.mails
-                recipients = []
-                if self.refuse(server, number, "mail") and server.closed(number):
-                    return
-            elif verb == "RCPT":
-                address = command.split(":", 1)[1].strip().strip("<>")
-                if not self.refuse(server, number, "rcpt", ok=False):
-                    recipients.append(address)
-                    self.reply("250 OK")
-                elif server.closed(number):
-                    return
-            elif verb == "DATA":
-                self.reply("354 End data with <CR><LF>.<CR><LF>")
-                data = b""
-                while not data.endswith(b"\r\n.\r\n"):
-                    chunk = self.rfile.readline()
-                    if not chunk:
-                        return
-                    data += chunk
-                if not self.refuse(server, number, "data", ok=False):
-                    with server.lock:
-                        server.received.append((recipients, data))
-                    self.reply("250 OK queued")
-                elif server.closed(number):
-                    return
-            elif verb in ("RSET", "NOOP"):
-                self.reply("250 OK")
-            elif verb == "QUIT":
-                self.reply("221 Bye")
+            answer = verbs.get(command[:4].upper(), self.unknown)
+            if not answer(command):
                 return
-            else:
-                self.reply("502 Command not implemented")
+
+    # Each verb's answer; False to hang up.
+
+    def hello(self, command: str) -> bool:
+        self.reply("250 standin.example")
+        return True
+
+    def ok(self, command: str) -> bool:
+        self.reply("250 OK")
+        return True
+
+    def unknown(self, command: str) -> bool:
+        self.reply("502 Command not implemented")
+        return True
+
+    def quit(self, command: str) -> bool:
+        self.reply("221 Bye")
+        return False
+
+    def mail(self, command: str) -> bool:
+        server = self.server_state
+        with server.lock:
+            server.mails += 1
+            self.number = server.mails
+        self.recipients = []
+        return not (
+            self.refuse(server, self.number, "mail") and server.closed(self.number)
+        )
+
+    def rcpt(self, command: str) -> bool:
+        server = self.server_state
+        address = command.split(":", 1)[1].strip().strip("<>")
+        if not self.refuse(server, self.number, "rcpt", ok=False):
+            self.recipients.append(address)
+            self.reply("250 OK")
+            return True
+        return not server.closed(self.number)
+
+    def data(self, command: str) -> bool:
+        server = self.server_state
+        self.reply("354 End data with <CR><LF>.<CR><LF>")
+        data = b""
+        while not data.endswith(b"\r\n.\r\n"):
+            chunk = self.rfile.readline()
+            if not chunk:
+                return False
+            data += chunk
+        if not self.refuse(server, self.number, "data", ok=False):
+            with server.lock:
+                server.received.append((self.recipients, data))
+            self.reply("250 OK queued")
+            return True
+        return not server.closed(self.number)
 
     def refuse(self, server, number: int, stage: str, *, ok: bool = True) -> bool:
         """Answer a stage as planned; True if it was refused."""

@@ -6,8 +6,9 @@ import pytest
 from django.core import mail
 from django.test import RequestFactory
 
-from newsletter import providers, rendering, services
+from newsletter import rendering, services
 from newsletter.models import NewsletterArchivePage, NewsletterIssuePage
+from newsletter.sending import providers
 from tests.newsletter.factories import NewsletterIssuePageFactory
 
 

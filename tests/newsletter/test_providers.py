@@ -2,8 +2,9 @@
 
 import pytest
 
-from newsletter import providers
+from newsletter import checks
 from newsletter.models import SendMode
+from newsletter.sending import providers
 
 
 @pytest.mark.parametrize(
@@ -40,9 +41,7 @@ def test_batch_mode_is_never_used_without_anymail(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
     assert providers.profile_for().mode == SendMode.SINGLE
-    assert [error.id for error in providers.check_send_mode(None)] == [
-        "newsletter.E001"
-    ]
+    assert [error.id for error in checks.check_send_mode(None)] == ["newsletter.E001"]
 
 
 def test_mandrill_goes_one_message_each(settings):
@@ -54,13 +53,11 @@ def test_mandrill_goes_one_message_each(settings):
     assert not providers.supports_merge_headers(backend)
     assert providers.supports_merge_headers("anymail.backends.mailgun.EmailBackend")
     assert providers.profile_for(backend).mode == SendMode.SINGLE
-    assert providers.check_send_mode(None) == []
+    assert checks.check_send_mode(None) == []
 
     settings.NEWSLETTER_SEND_MODE = "batch"
     assert providers.profile_for(backend).mode == SendMode.SINGLE
-    assert [error.id for error in providers.check_send_mode(None)] == [
-        "newsletter.E002"
-    ]
+    assert [error.id for error in checks.check_send_mode(None)] == ["newsletter.E002"]
 
 
 @pytest.mark.parametrize(
@@ -79,7 +76,7 @@ def test_a_merge_field_format_needs_a_place_for_the_name(settings, value, valid)
     settings.NEWSLETTER_MERGE_FIELD_FORMAT = value
 
     assert providers.is_merge_format(value) is valid
-    errors = [error.id for error in providers.check_send_mode(None)]
+    errors = [error.id for error in checks.check_send_mode(None)]
     assert errors == ([] if valid or not value else ["newsletter.E003"])
 
 
@@ -87,9 +84,7 @@ def test_an_unknown_batch_provider_needs_its_merge_syntax(settings):
     settings.EMAIL_BACKEND = "anymail.backends.resend.EmailBackend"
     settings.NEWSLETTER_SEND_MODE = "batch"
 
-    assert [error.id for error in providers.check_send_mode(None)] == [
-        "newsletter.E003"
-    ]
+    assert [error.id for error in checks.check_send_mode(None)] == ["newsletter.E003"]
     assert providers.profile_for().mode == SendMode.SINGLE
 
 
@@ -97,9 +92,7 @@ def test_the_claim_lease_outlasts_a_task(settings):
     settings.NEWSLETTER_TASK_SECONDS = 120
     settings.EMAIL_TIMEOUT = 30
     settings.NEWSLETTER_CLAIM_LEASE = 300
-    assert providers.check_claim_lease(None) == []
+    assert checks.check_claim_lease(None) == []
 
     settings.NEWSLETTER_CLAIM_LEASE = 150
-    assert [error.id for error in providers.check_claim_lease(None)] == [
-        "newsletter.E004"
-    ]
+    assert [error.id for error in checks.check_claim_lease(None)] == ["newsletter.E004"]

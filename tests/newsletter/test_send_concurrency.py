@@ -44,13 +44,12 @@ def test_two_workers_send_nobody_twice(mailgun, issue, make_readers, deep_dives)
             with lock:
                 batches[threading.current_thread().name] += 1
 
-    sending.crash_hook = note
     barrier = threading.Barrier(2)
 
     def worker() -> None:
         barrier.wait()
         try:
-            sending.work(send_id=send.pk, seconds=60)
+            services.issue_send_work(send_id=send.pk, seconds=60, checkpoint=note)
         finally:
             connection.close()
 
@@ -107,7 +106,10 @@ def test_a_killed_worker_and_a_resume_send_everyone_exactly_once(
     settings.NEWSLETTER_CLAIM_LEASE = 0
     mailgun.kill_on_request = None
     assert services.issue_send_resume(send_id=send.pk)
-    assert sending.work(send_id=send.pk, seconds=60) is sending.WorkResult.FINISHED
+    assert (
+        services.issue_send_work(send_id=send.pk, seconds=60)
+        is sending.WorkResult.FINISHED
+    )
 
     assert mailgun.recipients == Counter({reader.email: 1 for reader in readers})
     assert Counter(send.deliveries.values_list("state", flat=True)) == Counter(

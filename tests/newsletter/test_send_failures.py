@@ -22,7 +22,7 @@ from django.core import mail
 
 from newsletter import sending, services
 from newsletter.models import DeliveryState, SendStatus
-from newsletter.sending import Failure, Recipient, classify
+from newsletter.sending import Failure, Recipient, calls, classify
 from tests.newsletter import backends
 from tests.newsletter.send_helpers import run, start, states
 from tests.newsletter.smtp_standin import SMTPStandIn
@@ -291,10 +291,8 @@ def test_a_crash_while_splitting_keeps_what_the_provider_already_took(
             if hits[name] == 3:
                 raise KeyboardInterrupt
 
-    sending.crash_hook = die_on_third_call
     with pytest.raises(KeyboardInterrupt):
-        run(send)
-    sending.crash_hook = None
+        run(send, checkpoint=die_on_third_call)
     settings.NEWSLETTER_CLAIM_LEASE = 0
     sending.expire_stale_claims(send_id=send.pk)
 
@@ -391,14 +389,11 @@ def test_single_mode_hands_over_when_its_time_is_up(
             slow[name] += 1
             time.sleep(1.1)
 
-    sending.crash_hook = slow_first_record
-
-    assert run(send, seconds=1) is sending.WorkResult.MORE
+    assert run(send, seconds=1, checkpoint=slow_first_record) is sending.WorkResult.MORE
 
     # The rest of the batch never went: queued again, not kept claimed.
     assert len(mail.outbox) == 16
     assert states(send) == Counter({DeliveryState.SENT: 16, DeliveryState.QUEUED: 24})
-    sending.crash_hook = None
     assert run(send) is sending.WorkResult.FINISHED
     received = Counter(a for m in mail.outbox for a in m.to)
     assert received == Counter({r.email: 1 for r in readers})
@@ -484,9 +479,7 @@ def test_a_cancel_while_a_batch_is_split_sends_nobody_else(
         if name == "after_call" and len(backends.CALLS) == 1:
             services.issue_send_cancel(send_id=send.pk)
 
-    sending.crash_hook = cancel_after_first_call
-
-    assert run(send) is sending.WorkResult.STOPPED
+    assert run(send, checkpoint=cancel_after_first_call) is sending.WorkResult.STOPPED
 
     # The split stops: nobody gets the issue after "Cancelled", and nobody
     # is left queued in a cancelled send, which would keep them out of the
@@ -595,7 +588,7 @@ def test_a_message_the_pool_starts_after_a_pausing_answer_is_not_sent():
     stop = threading.Event()
     stop.set()
 
-    assert sending._send_one(None, None, None, stop) is sending.NOT_SENT
+    assert calls.send_one(None, None, None, stop) is calls.NOT_SENT
 
 
 def test_amazon_ses_is_asked_once_per_call(settings):

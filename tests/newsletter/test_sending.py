@@ -154,8 +154,7 @@ def test_an_unsubscribe_during_a_send_stops_mail_for_the_rest_of_it(
                 origin=services.Origin(source="provider"),
             )
 
-    sending.crash_hook = leave_midway
-    run(send)
+    run(send, checkpoint=leave_midway)
 
     assert received() == Counter({reader.email: 1 for reader in readers[:4]})
     skipped = send.deliveries.filter(state=DeliveryState.SKIPPED)
@@ -172,10 +171,8 @@ def test_a_crash_then_a_resume_sends_everyone_exactly_one_copy(
     settings.NEWSLETTER_BATCH_SIZE = 2
     readers = make_readers(*(f"reader{n}@example.com" for n in range(7)))
     send = start(issue, deep_dives)
-    sending.crash_hook = kill_at(point, occurrence=2)
     with pytest.raises(Killed):
-        run(send)
-    sending.crash_hook = None
+        run(send, checkpoint=kill_at(point, occurrence=2))
 
     # Later, the lease of the dead worker's claims has passed; staff resume.
     settings.NEWSLETTER_CLAIM_LEASE = 0
@@ -199,10 +196,8 @@ def test_a_crash_just_before_the_call_is_uncertain_until_staff_decide(
     settings.NEWSLETTER_BATCH_SIZE = 2
     readers = make_readers(*(f"reader{n}@example.com" for n in range(4)))
     send = start(issue, deep_dives)
-    sending.crash_hook = kill_at("before_call", occurrence=2)
     with pytest.raises(Killed):
-        run(send)
-    sending.crash_hook = None
+        run(send, checkpoint=kill_at("before_call", occurrence=2))
     settings.NEWSLETTER_CLAIM_LEASE = 0
     services.issue_send_resume(send_id=send.pk)
     run(send)
@@ -376,16 +371,15 @@ def test_pause_resume_and_cancel(
         if name == "after_call":
             services.issue_send_pause(send_id=send.pk)
 
-    sending.crash_hook = pause_after_first
-    assert run(send) is sending.WorkResult.STOPPED
+    assert run(send, checkpoint=pause_after_first) is sending.WorkResult.STOPPED
     assert len(mail.outbox) == 1
-    sending.crash_hook = None
 
     assert services.issue_send_resume(send_id=send.pk)
-    sending.crash_hook = lambda name: (
-        name == "after_call" and services.issue_send_cancel(send_id=send.pk)
-    )
-    run(send)
+
+    def checkpoint(name):
+        return name == "after_call" and services.issue_send_cancel(send_id=send.pk)
+
+    run(send, checkpoint=checkpoint)
 
     send.refresh_from_db()
     assert send.status == SendStatus.CANCELLED
@@ -399,12 +393,12 @@ def test_a_cancel_stops_rows_a_worker_has_already_claimed(
     settings.NEWSLETTER_BATCH_SIZE = 3
     make_readers(*(f"reader{n}@example.com" for n in range(6)))
     send = start(issue, deep_dives)
-    # The worker has claimed its first batch when staff press Cancel.
-    sending.crash_hook = lambda name: (
-        name == "claimed" and services.issue_send_cancel(send_id=send.pk)
-    )
 
-    assert run(send) is sending.WorkResult.STOPPED
+    # The worker has claimed its first batch when staff press Cancel.
+    def checkpoint(name):
+        return name == "claimed" and services.issue_send_cancel(send_id=send.pk)
+
+    assert run(send, checkpoint=checkpoint) is sending.WorkResult.STOPPED
 
     # "Nobody else will receive this send": not even the batch in hand.
     assert not mail.outbox
@@ -417,15 +411,14 @@ def test_a_pause_gives_back_rows_a_worker_has_already_claimed(
     settings.NEWSLETTER_BATCH_SIZE = 3
     readers = make_readers(*(f"reader{n}@example.com" for n in range(6)))
     send = start(issue, deep_dives)
-    sending.crash_hook = lambda name: (
-        name == "claimed" and services.issue_send_pause(send_id=send.pk)
-    )
 
-    assert run(send) is sending.WorkResult.STOPPED
+    def checkpoint(name):
+        return name == "claimed" and services.issue_send_pause(send_id=send.pk)
+
+    assert run(send, checkpoint=checkpoint) is sending.WorkResult.STOPPED
 
     assert not mail.outbox
     assert states(send) == Counter({DeliveryState.QUEUED: 6})
-    sending.crash_hook = None
     assert services.issue_send_resume(send_id=send.pk)
     assert run(send) is sending.WorkResult.FINISHED
     assert received() == Counter({reader.email: 1 for reader in readers})
@@ -438,15 +431,14 @@ def test_single_mode_stops_within_a_batch_when_paused(
     settings.NEWSLETTER_BATCH_SIZE = 40
     readers = make_readers(*(f"reader{n}@example.com" for n in range(40)))
     send = start(issue, deep_dives)
-    sending.crash_hook = lambda name: (
-        name == "after_call" and services.issue_send_pause(send_id=send.pk)
-    )
 
-    assert run(send) is sending.WorkResult.STOPPED
+    def checkpoint(name):
+        return name == "after_call" and services.issue_send_pause(send_id=send.pk)
+
+    assert run(send, checkpoint=checkpoint) is sending.WorkResult.STOPPED
 
     assert len(mail.outbox) == 16
     assert states(send) == Counter({DeliveryState.SENT: 16, DeliveryState.QUEUED: 24})
-    sending.crash_hook = None
     assert services.issue_send_resume(send_id=send.pk)
     assert run(send) is sending.WorkResult.FINISHED
     assert received() == Counter({reader.email: 1 for reader in readers})
@@ -467,8 +459,10 @@ def test_single_mode_checks_who_left_before_every_chunk(
                 origin=services.Origin(source="one-click"),
             )
 
-    sending.crash_hook = leave_during_the_first_chunk
-    assert run(send) is sending.WorkResult.FINISHED
+    assert (
+        run(send, checkpoint=leave_during_the_first_chunk)
+        is sending.WorkResult.FINISHED
+    )
 
     assert readers[30].email not in received()
     assert len(mail.outbox) == 39
@@ -540,18 +534,15 @@ def test_a_worker_with_nothing_left_checks_back_when_the_others_lease_ends(
 
 
 def test_a_worker_that_crashes_pauses_the_send_and_says_why(
-    batch_backend, issue, make_readers, deep_dives, monkeypatch
+    batch_backend, issue, make_readers, deep_dives
 ):
-    from newsletter import tasks
-
     make_readers("a@example.com")
     send = start(issue, deep_dives)
 
-    def broken(**kwargs):
+    def full_disk(name: str) -> None:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(sending, "work", broken)
-    assert tasks.issue_send_work.call(send.pk) == "error"
+    assert run(send, checkpoint=full_disk) is sending.WorkResult.ERROR
 
     send.refresh_from_db()
     assert send.status == SendStatus.PAUSED
@@ -571,11 +562,11 @@ def test_a_cancelled_send_can_be_sent_again_to_those_it_skipped(
     settings.NEWSLETTER_BATCH_SIZE = 2
     readers = make_readers(*(f"reader{n}@example.com" for n in range(5)))
     first = start(issue, deep_dives)
-    sending.crash_hook = lambda name: (
-        name == "after_call" and services.issue_send_cancel(send_id=first.pk)
-    )
-    run(first)
-    sending.crash_hook = None
+
+    def checkpoint(name):
+        return name == "after_call" and services.issue_send_cancel(send_id=first.pk)
+
+    run(first, checkpoint=checkpoint)
     assert states(first) == Counter({DeliveryState.SENT: 2, DeliveryState.SKIPPED: 3})
 
     # The list is put right and the issue sent to it again.
@@ -607,9 +598,7 @@ def test_leaving_one_list_mid_send_does_not_cost_the_issue_on_another(
                 origin=services.Origin(source="one-click"),
             )
 
-    sending.crash_hook = leave_deep_dives
-    run(send)
-    sending.crash_hook = None
+    run(send, checkpoint=leave_deep_dives)
     assert send.deliveries.get(subscriber=both).state == DeliveryState.SKIPPED
 
     # Still on Workshop dates: that send reaches them.

@@ -26,6 +26,7 @@ settings.ANYMAIL = {
 }
 settings.NEWSLETTER_BATCH_SIZE = int(os.environ.get("NEWSLETTER_BATCH_SIZE", "10"))
 
-from newsletter import sending  # noqa: E402
+from newsletter import services  # noqa: E402
 
-sys.stdout.write(sending.work(send_id=int(sys.argv[1]), seconds=120).value)
+result = services.issue_send_work(send_id=int(sys.argv[1]), seconds=120)
+sys.stdout.write(result.value)
