@@ -8,7 +8,7 @@ from django.urls import reverse
 from wagtail.admin.action_menu import ActionMenuItem
 from wagtail.admin.widgets.button import Button
 
-from . import permissions, send_views, services
+from . import permissions, services
 from .models import NewsletterIssuePage
 
 SEND_TEST_ACTION = "action-newsletter-test"
@@ -58,14 +58,14 @@ def issue_header_buttons(page, user, view_name, next_url=None):
     """An issue's header buttons: send it to a list, and see every send."""
     if not is_issue(page):
         return
-    if send_views.may_send(user):
+    if permissions.may_send(user):
         yield Button(
             "Send to a list…",
             url=reverse("newsletter_sends:create", args=[page.pk]),
             icon_name="mail",
             priority=5,
         )
-    if send_views.may_view(user):
+    if permissions.may_view(user):
         yield Button(
             "Sends and figures",
             url=reverse("newsletter_sends:index"),

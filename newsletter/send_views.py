@@ -8,9 +8,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
-from wagtail.admin.viewsets.base import ViewSet
 
 from . import rendering, selectors, services
 from .forms_sending import SendForm
@@ -21,18 +20,8 @@ from .models import (
     NewsletterIssuePage,
     SendStatus,
 )
+from .permissions import may_send, may_view
 from .sending import providers
-
-SEND_PERMISSION = "newsletter.send_issue"
-VIEW_PERMISSIONS = ("newsletter.view_issuesend", SEND_PERMISSION)
-
-
-def may_view(user) -> bool:
-    return any(user.has_perm(permission) for permission in VIEW_PERMISSIONS)
-
-
-def may_send(user) -> bool:
-    return user.has_perm(SEND_PERMISSION)
 
 
 def _require(allowed: bool) -> None:
@@ -225,33 +214,3 @@ def send_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     else:
         messages.warning(request, "Nothing changed: the send's state did not allow it.")
     return redirect("newsletter_sends:detail", send.pk)
-
-
-class SendViewSet(ViewSet):
-    """The Sends section of the Newsletter menu."""
-
-    name = "newsletter_sends"
-    url_prefix = "newsletter/sends"
-    icon = "mail"
-    menu_label = "Sends"
-    menu_icon = "mail"
-
-    @property
-    def menu_item_class(self):
-        from wagtail.admin.menu import MenuItem
-
-        class SendsMenuItem(MenuItem):
-            def is_shown(self, request):
-                return may_view(request.user)
-
-        return SendsMenuItem
-
-    def get_urlpatterns(self):
-        return [
-            path("", send_index, name="index"),
-            path("new/<int:page_id>/", send_create, name="create"),
-            path("<int:pk>/", send_detail, name="detail"),
-            path("<int:pk>/progress/", send_progress, name="progress"),
-            path("<int:pk>/email/", send_email, name="email"),
-            path("<int:pk>/<slug:action>/", send_action, name="action"),
-        ]

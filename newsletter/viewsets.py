@@ -3,10 +3,12 @@
 import django_filters
 from django.urls import path
 from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.viewsets.base import ViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from . import admin_views, selectors, send_views
+from . import admin_views, permissions, selectors, send_views
 from .models import MailingList, Subscriber, SubscriptionStatus
 
 
@@ -110,10 +112,39 @@ class SubscriberViewSet(SnippetViewSet):
         ]
 
 
+class SendsMenuItem(MenuItem):
+    """Shown to those who may see sends."""
+
+    def is_shown(self, request):
+        return permissions.may_view(request.user)
+
+
+class SendViewSet(ViewSet):
+    """The Sends section of the Newsletter menu."""
+
+    name = "newsletter_sends"
+    url_prefix = "newsletter/sends"
+    icon = "mail"
+    menu_label = "Sends"
+    menu_icon = "mail"
+
+    menu_item_class = SendsMenuItem
+
+    def get_urlpatterns(self):
+        return [
+            path("", send_views.send_index, name="index"),
+            path("new/<int:page_id>/", send_views.send_create, name="create"),
+            path("<int:pk>/", send_views.send_detail, name="detail"),
+            path("<int:pk>/progress/", send_views.send_progress, name="progress"),
+            path("<int:pk>/email/", send_views.send_email, name="email"),
+            path("<int:pk>/<slug:action>/", send_views.send_action, name="action"),
+        ]
+
+
 class NewsletterViewSetGroup(SnippetViewSetGroup):
     """The Newsletter menu."""
 
-    items = (MailingListViewSet, SubscriberViewSet, send_views.SendViewSet)
+    items = (MailingListViewSet, SubscriberViewSet, SendViewSet)
     menu_icon = "mail"
     menu_label = "Newsletter"
     menu_name = "newsletter"

@@ -55,12 +55,14 @@ class NewsletterArchivePage(RoutablePageMixin, BasePage):
 
     @path("feed/", name="rss")
     def rss_feed(self, request: HttpRequest) -> HttpResponse:
+        # feeds and rendering read these models: imported once the app has loaded.
         from ..feeds import IssueRssFeed
 
         return IssueRssFeed(self)(request)
 
     @path("feed/atom/", name="atom")
     def atom_feed(self, request: HttpRequest) -> HttpResponse:
+        # As above: feeds imports this module.
         from ..feeds import IssueAtomFeed
 
         return IssueAtomFeed(self)(request)
@@ -131,6 +133,7 @@ class NewsletterIssuePage(BasePage):
 
     def serve_preview(self, request: HttpRequest, mode_name: str) -> HttpResponse:
         if mode_name == "email":
+            # rendering imports this module; models load before it can.
             from ..rendering import issue_preview_html
 
             return HttpResponse(issue_preview_html(page=self, user=request.user))

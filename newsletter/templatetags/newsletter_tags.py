@@ -5,6 +5,10 @@ from django.urls import reverse
 
 from newsletter.forms import SignupForm
 from newsletter.models import ConsentText, NewsletterSettings
+from newsletter.rendering import full_url, html_to_text
+from workshops.formatting import session_when
+from workshops.models import SessionStatus
+from workshops.selectors import schedule_page, upcoming_sessions
 
 register = template.Library()
 
@@ -53,8 +57,6 @@ def newsletter_signup_form(context, source="footer", heading="", form=None):
 @register.filter
 def email_text(html) -> str:
     """Rich text (already expanded with `richtext`) as plain text for an email."""
-    from newsletter.rendering import html_to_text
-
     return html_to_text(str(html))
 
 
@@ -65,11 +67,6 @@ def email_sessions(count: int = 4) -> dict:
     An email cannot run the site's script that converts times to the reader's
     zone, so it names the zone and links to the schedule, which does.
     """
-    from newsletter.rendering import full_url
-    from workshops.formatting import session_when
-    from workshops.models import SessionStatus
-    from workshops.selectors import schedule_page, upcoming_sessions
-
     shown = {SessionStatus.TENTATIVE, SessionStatus.SOLD_OUT, SessionStatus.CANCELLED}
     schedule = schedule_page()
     return {
@@ -91,6 +88,4 @@ def email_sessions(count: int = 4) -> dict:
 @register.filter
 def email_url(page) -> str:
     """A page's full address for an email."""
-    from newsletter.rendering import full_url
-
     return full_url(page.specific) if page else ""
