@@ -26,10 +26,8 @@ def ticket_price(order: Order, ticket: Ticket) -> Decimal:
 
 
 def order_refund_unseated(*, order: Order, payment_intent_id: str) -> Order:
-    """Paid too late for seats that have gone: give the money back at once.
-
-    Called by `order_fulfil` with the order's row lock held.
-    """
+    """Paid too late for seats that have gone: give the money back at once."""
+    # Only order_fulfil calls this, with the order's row lock held.
     if order.total > 0 and order.payment_method != PaymentMethod.DEMO:
         payments.refund_create(
             payment_intent_id=payment_intent_id,

@@ -31,11 +31,10 @@ def stripe_event_first_time(*, event_id: str, event_type: str, order: Order) -> 
 
 
 def stripe_event_handle(*, event: Mapping[str, Any]) -> Order | None:
-    """Act on a verified event once: the order it names, synced with Stripe, or None.
-
-    The event is recorded in the same transaction as its effect, so an attempt
-    that fails (StripeEventDeferred) is tried again when Stripe resends it.
-    """
+    """Act on a verified event once: the order it names, synced with Stripe, or None."""
+    # The event is recorded in the same transaction as its effect, so an attempt
+    # that fails (StripeEventDeferred) is acted on when Stripe sends it again
+    # (docs/conventions.md, "Tickets and payments").
     if event.get("type") not in HANDLED_EVENTS:
         return None
     checkout = (event.get("data") or {}).get("object") or {}
