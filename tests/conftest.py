@@ -1,13 +1,18 @@
 import io
 from unittest import mock
 
+import django_rq
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.management import call_command
+from django_tasks_rq import Job
+from rq import SimpleWorker
 from wagtail.models import Page, Site
 
 from home.models import HomePage, SiteSettings
 from tests.home.factories import HomePageFactory
+from tests.workshops.factories import ScheduleIndexPageFactory, WorkshopPageFactory
 
 
 @pytest.fixture(autouse=True)
@@ -76,10 +81,6 @@ def run_database_worker() -> None:
 
 
 def run_rq_worker() -> None:
-    import django_rq
-    from django_tasks_rq import Job
-    from rq import SimpleWorker
-
     queue = django_rq.get_queue("default", job_class=Job)
     # SimpleWorker runs jobs in this process, so they see the test's database.
     SimpleWorker([queue], connection=queue.connection, job_class=Job).work(burst=True)
@@ -106,11 +107,7 @@ def run_tasks(settings):
 @pytest.fixture(autouse=True, scope="session")
 def _empty_rq_queue(django_db_blocker):
     """Start with an empty Redis queue when the RQ backend is in use."""
-    from django.conf import settings
-
-    if settings.TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
-        import django_rq
-
+    if django_settings.TASKS["default"]["BACKEND"] == "django_tasks_rq.RQBackend":
         queue = django_rq.get_queue("default")
         queue.empty()
         # Work scheduled for later by an earlier run: its ids may come again.
@@ -121,8 +118,6 @@ def _empty_rq_queue(django_db_blocker):
 @pytest.fixture
 def schedule(home_page):
     """The schedule page under the home page, as editors would set it up."""
-    from tests.workshops.factories import ScheduleIndexPageFactory
-
     return ScheduleIndexPageFactory(
         parent=home_page, months_without_workshops=[8], draft_years=[]
     )
@@ -130,8 +125,6 @@ def schedule(home_page):
 
 @pytest.fixture
 def workshop(schedule):
-    from tests.workshops.factories import WorkshopPageFactory
-
     return WorkshopPageFactory(
         parent=schedule, title="Responding to Reports", slug="responding"
     )

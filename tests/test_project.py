@@ -1,6 +1,8 @@
 """Project-wide rules: migrations are complete, every page model has a factory."""
 
 import io
+import pkgutil
+from importlib import import_module
 
 import factory
 import pytest
@@ -16,9 +18,6 @@ def test_models_and_migrations_agree():
 
 
 def test_every_page_model_has_a_factory():
-    import pkgutil
-    from importlib import import_module
-
     factories = set()
     for module in pkgutil.walk_packages(tests.__path__, "tests."):
         if module.name.endswith(".factories"):

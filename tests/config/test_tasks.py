@@ -1,5 +1,6 @@
 """Background work goes through django_tasks with either backend."""
 
+import django_rq
 import pytest
 import redis
 from django.conf import settings as django_settings
@@ -23,8 +24,6 @@ def backend(request, settings):
         pytest.skip(f"Redis is not reachable at {settings.REDIS_URL}")
     settings.TASKS = {"default": settings.TASK_BACKENDS[request.param]}
     if request.param == "rq":
-        import django_rq
-
         django_rq.get_queue("default").empty()
     return request.param
 

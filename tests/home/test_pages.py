@@ -1,5 +1,6 @@
 import pytest
 from bs4 import BeautifulSoup
+from django.views.defaults import server_error
 from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
@@ -117,8 +118,6 @@ def test_unknown_address_gets_the_friendly_404(client, home_page):
 
 
 def test_500_page_renders_without_the_database(rf, settings):
-    from django.views.defaults import server_error
-
     response = server_error(rf.get("/"))
     assert response.status_code == 500
     assert b"Something went wrong" in response.content

@@ -1,8 +1,11 @@
 import pytest
 
 from bench.provider_standin import StandIn
+from tests.newsletter import backends
 from tests.newsletter.factories import (
     MailingListFactory,
+    NewsletterArchivePageFactory,
+    NewsletterIssuePageFactory,
     SubscriberFactory,
     SubscriptionFactory,
 )
@@ -38,15 +41,11 @@ def subscriber(lists):
 
 @pytest.fixture
 def archive(home_page):
-    from tests.newsletter.factories import NewsletterArchivePageFactory
-
     return NewsletterArchivePageFactory(parent=home_page, slug="newsletter")
 
 
 @pytest.fixture
 def issue(archive):
-    from tests.newsletter.factories import NewsletterIssuePageFactory
-
     page = NewsletterIssuePageFactory(parent=archive, title="The first hour")
     page.save_revision().publish()
     return page
@@ -60,7 +59,6 @@ def deep_dives(db):
 @pytest.fixture
 def make_readers(deep_dives):
     """Confirmed subscribers of Diversity Deep Dives, with the given addresses."""
-    from tests.newsletter.factories import SubscriberFactory, SubscriptionFactory
 
     def make(*emails: str, mailing_list=None):
         readers = []
@@ -84,8 +82,6 @@ def batch_backend(settings):
 
 @pytest.fixture
 def scripted_backend(settings):
-    from tests.newsletter import backends
-
     backends.BUSY_SEEN.clear()
     backends.CALLS.clear()
     backends.OUTAGE["over"] = False

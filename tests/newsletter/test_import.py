@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from wagtail.models import ModelLogEntry
@@ -206,8 +207,6 @@ def test_a_file_without_an_email_column_is_refused(client, staff, lists):
 def test_only_staff_who_may_add_subscribers_can_import(
     client, lists, django_user_model
 ):
-    from django.contrib.auth.models import Permission
-
     user = django_user_model.objects.create_user("viewer", password="password")
     user.user_permissions.add(
         Permission.objects.get(codename="access_admin"),

@@ -4,20 +4,19 @@ import re
 
 import pytest
 from django.core import mail
+from django.template.loader import get_template
 from django.test import RequestFactory
 
 from newsletter import rendering, services
+from newsletter.blocks import IssueStreamBlock
 from newsletter.models import NewsletterArchivePage, NewsletterIssuePage
 from newsletter.sending import providers
 from tests.newsletter.factories import NewsletterIssuePageFactory
+from tests.testimonials.factories import TestimonialFactory
 
 
 def test_every_issue_block_renders_for_email_too():
     # The email renderer takes each block's templates by its type's name.
-    from django.template.loader import get_template
-
-    from newsletter.blocks import IssueStreamBlock
-
     for name in IssueStreamBlock().child_blocks:
         get_template(f"newsletter/email/blocks/{name}.html")
         get_template(f"newsletter/email/blocks/{name}.txt")
@@ -97,8 +96,6 @@ def test_the_email_has_inlined_css_full_urls_a_preheader_and_a_text_part(issue):
 
 
 def test_every_block_renders_for_email(issue, workshop):
-    from tests.testimonials.factories import TestimonialFactory
-
     testimonial = TestimonialFactory(quote="It changed how we respond.")
     issue.body = [
         ("heading", {"text": "Heading", "level": "h3"}),

@@ -1,10 +1,13 @@
 """Staff send an issue: permissions, the recipient count, progress and controls."""
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission
 from django.core import mail
+from django_tasks_db.models import DBTaskResult
 from wagtail.models import GroupPagePermission
 
+from newsletter import services
 from newsletter.models import IssueSend, SendStatus
 
 pytestmark = pytest.mark.django_db
@@ -129,8 +132,6 @@ def test_a_scheduled_send_is_deferred_to_its_time(
     deep_dives,
     django_capture_on_commit_callbacks,
 ):
-    from django_tasks_db.models import DBTaskResult
-
     make_staff("Newsletter senders")
     make_readers("a@example.com")
     data = {
@@ -150,16 +151,12 @@ def test_a_scheduled_send_is_deferred_to_its_time(
 
 
 def settings_backend() -> str:
-    from django.conf import settings
-
-    return settings.TASKS["default"]["BACKEND"]
+    return django_settings.TASKS["default"]["BACKEND"]
 
 
 def test_pause_resume_and_cancel_from_the_admin(
     client, make_staff, issue, make_readers, deep_dives
 ):
-    from newsletter import services
-
     make_staff("Newsletter senders")
     make_readers("a@example.com")
     send = services.issue_send_create(issue=issue, mailing_list=deep_dives)
@@ -182,8 +179,6 @@ def test_pause_resume_and_cancel_from_the_admin(
 
 
 def test_editors_cannot_pause_a_send(client, make_staff, issue, deep_dives):
-    from newsletter import services
-
     make_staff("Editors")
     send = services.issue_send_create(issue=issue, mailing_list=deep_dives)
     assert client.get(f"/admin/newsletter/sends/{send.pk}/").status_code == 200

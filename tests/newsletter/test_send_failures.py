@@ -7,7 +7,10 @@ everyone (pause, everyone back in the queue untouched); an error naming an
 address is that address's (failed); "not now" is queued again.
 """
 
+import datetime
 import smtplib
+import threading
+import time
 from collections import Counter
 
 import pytest
@@ -19,6 +22,7 @@ from anymail.exceptions import (
     AnymailSerializationError,
 )
 from django.core import mail
+from django.utils import timezone
 
 from newsletter import sending, services
 from newsletter.models import DeliveryState, SendStatus
@@ -376,8 +380,6 @@ def test_single_mode_refused_by_everyone_pauses_instead_of_failing_all(
 def test_single_mode_hands_over_when_its_time_is_up(
     issue, make_readers, deep_dives, settings
 ):
-    import time
-
     settings.NEWSLETTER_BATCH_SIZE = 40  # chunks of 16 with the locmem backend
     readers = make_readers(*(f"reader{n}@example.com" for n in range(40)))
     send = start(issue, deep_dives)
@@ -510,10 +512,6 @@ def test_rows_given_back_after_a_cancel_are_skipped_not_queued(
 def test_the_lease_starts_again_at_the_hand_over(
     batch_backend, issue, make_readers, deep_dives, settings
 ):
-    import datetime
-
-    from django.utils import timezone
-
     make_readers("a@example.com")
     send = start(issue, deep_dives)
     token, recipients = sending.claim(send=send, size=10)
@@ -583,8 +581,6 @@ def test_single_mode_through_a_pool_pauses_on_our_error_and_loses_nobody(
 def test_a_message_the_pool_starts_after_a_pausing_answer_is_not_sent():
     # The pool may be running the next chunk while the worker waits for the
     # last of this one; the first answer that pauses the send stops them.
-    import threading
-
     stop = threading.Event()
     stop.set()
 

@@ -3,12 +3,17 @@
 from collections import Counter
 from html import escape as html_escape
 
+import django_rq
 import pytest
 from anymail.signals import AnymailTrackingEvent
+from django.conf import settings as django_settings
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_tasks import default_task_backend
+from django_tasks_db.models import DBTaskResult
 
-from newsletter import links, sending, services
+from newsletter import links, sending, services, tasks
 from newsletter.models import (
     Delivery,
     DeliveryState,
@@ -17,7 +22,11 @@ from newsletter.models import (
     SubscriptionStatus,
 )
 from newsletter.selectors import recipient_count, send_figures
-from tests.newsletter.factories import MailingListFactory, SubscriptionFactory
+from tests.newsletter.factories import (
+    MailingListFactory,
+    SubscriberFactory,
+    SubscriptionFactory,
+)
 from tests.newsletter.send_helpers import run, start, states
 
 
@@ -483,12 +492,8 @@ def test_a_scheduled_send_waits_for_its_time(batch_backend, issue, deep_dives):
 
 def deferred_work(send_id: int) -> list:
     """When queued issue_send_work tasks for this send are to run, per backend."""
-    from django.conf import settings
-
-    backend = settings.TASKS["default"]["BACKEND"]
+    backend = django_settings.TASKS["default"]["BACKEND"]
     if backend == "django_tasks_db.DatabaseBackend":
-        from django_tasks_db.models import DBTaskResult
-
         return [
             task.run_after
             for task in DBTaskResult.objects.filter(
@@ -496,7 +501,6 @@ def deferred_work(send_id: int) -> list:
             )
             if task.args_kwargs["args"] == [send_id]
         ]
-    import django_rq
 
     queue = django_rq.get_queue("default")
     registry = queue.scheduled_job_registry
@@ -511,10 +515,6 @@ def deferred_work(send_id: int) -> list:
 def test_a_worker_with_nothing_left_checks_back_when_the_others_lease_ends(
     batch_backend, issue, make_readers, deep_dives, settings
 ):
-    from django_tasks import default_task_backend
-
-    from newsletter import tasks
-
     if not default_task_backend.supports_defer:
         pytest.skip("This task backend cannot run work later.")
     make_readers("a@example.com", "b@example.com")
@@ -658,8 +658,6 @@ def test_a_tracking_event_for_a_row_queued_again_stops_the_second_copy(
 def test_uncertain_rows_of_a_cancelled_send_are_not_sent_again(
     batch_backend, issue, make_readers, deep_dives
 ):
-    from django.core.exceptions import ValidationError
-
     make_readers("a@example.com")
     send = start(issue, deep_dives)
     send.deliveries.update(state=DeliveryState.UNCERTAIN)
@@ -676,8 +674,6 @@ def test_uncertain_rows_of_a_cancelled_send_are_not_sent_again(
 def test_uncertain_rows_wait_while_another_send_of_the_issue_is_active(
     batch_backend, issue, make_readers, deep_dives
 ):
-    from django.core.exceptions import ValidationError
-
     other = MailingListFactory(name="Workshop dates")
     make_readers("a@example.com")
     make_readers("b@example.com", mailing_list=other)
@@ -700,8 +696,6 @@ NAMES = ["Zoë <b>&amp;</b> O'Brien", "%recipient.unsubscribe_url%", "100% & <3"
 def test_names_go_into_a_batch_as_text_and_escaped_html(
     batch_backend, issue, deep_dives
 ):
-    from tests.newsletter.factories import SubscriberFactory
-
     for number, name in enumerate(NAMES):
         reader = SubscriberFactory(email=f"reader{number}@example.com", name=name)
         SubscriptionFactory(subscriber=reader, mailing_list=deep_dives)
@@ -720,8 +714,6 @@ def test_names_go_into_a_batch_as_text_and_escaped_html(
 
 
 def test_names_go_into_single_messages_as_text_and_escaped_html(issue, deep_dives):
-    from tests.newsletter.factories import SubscriberFactory
-
     for number, name in enumerate(NAMES):
         reader = SubscriberFactory(email=f"reader{number}@example.com", name=name)
         SubscriptionFactory(subscriber=reader, mailing_list=deep_dives)

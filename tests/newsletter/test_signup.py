@@ -4,7 +4,12 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
 
+from newsletter.forms import SignupForm
 from newsletter.models import (
     ConsentAction,
     ConsentRecord,
@@ -61,11 +66,6 @@ def test_the_footer_offers_the_public_lists(client, home_page, lists):
 
 
 def test_a_form_reads_its_lists_once_however_often_drawn(lists):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from newsletter.forms import SignupForm
-
     with CaptureQueriesContext(connection) as queries:
         form = SignupForm(initial={"source": "footer"}, consent_digest="x")
         html = str(form["lists"]) + str(form["lists"])
@@ -488,8 +488,6 @@ def test_the_sign_up_page_has_its_own_form_and_thanks(client, home_page, lists):
 
 
 def test_the_template_tag_works_in_any_template(rf, home_page, lists):
-    from django.template import Context, Template
-
     request = rf.get("/")
     html = Template(
         "{% load newsletter_tags %}"
@@ -504,8 +502,6 @@ def test_the_template_tag_works_in_any_template(rf, home_page, lists):
 
 
 def test_subscribers_are_unique_without_regard_to_case(db):
-    from django.db import IntegrityError, transaction
-
     Subscriber.objects.create(email="ada@example.com", email_hash="x", source="t")
     with pytest.raises(IntegrityError), transaction.atomic():
         Subscriber.objects.create(email="ADA@example.com", email_hash="y", source="t")
@@ -513,8 +509,6 @@ def test_subscribers_are_unique_without_regard_to_case(db):
 
 
 def test_the_consent_history_cannot_be_rewritten(client, home_page, lists):
-    from django.core.exceptions import ValidationError
-
     sign_up(client, lists[:1])
     record = ConsentRecord.objects.get()
     record.source = "made-up"

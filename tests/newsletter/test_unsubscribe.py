@@ -15,7 +15,12 @@ from newsletter.models import (
     SubscriptionStatus,
     Suppression,
 )
-from newsletter.services import subscriber_erase
+from newsletter.services import (
+    Origin,
+    subscriber_confirm,
+    subscriber_erase,
+    subscriber_subscribe,
+)
 from tests.newsletter.factories import SubscriberFactory, SubscriptionFactory
 from tests.newsletter.pages_helpers import statuses
 
@@ -46,8 +51,6 @@ def test_one_click_post_unsubscribes_without_a_csrf_token(
 def test_the_welcome_email_carries_a_working_one_click_header(
     home_page, lists, strict_client, commit
 ):
-    from newsletter.services import Origin, subscriber_confirm, subscriber_subscribe
-
     with commit():
         subscriber_subscribe(
             email="bo@example.com",
