@@ -263,7 +263,7 @@ NEWSLETTER_SIGNUP_RATE_WINDOW = env_int("NEWSLETTER_SIGNUP_RATE_WINDOW", 60 * 60
 NEWSLETTER_EMAILS_PER_ADDRESS = env_int("NEWSLETTER_EMAILS_PER_ADDRESS", 3)
 NEWSLETTER_SOFT_BOUNCE_LIMIT = env_int("NEWSLETTER_SOFT_BOUNCE_LIMIT", 3)
 
-# Sending newsletter issues (newsletter/sending.py; README "Sending an issue").
+# Sending newsletter issues (newsletter/sending/, docs/sending.md).
 # Empty or unset means the provider's default from newsletter/sending/providers.py:
 # batch mode for Mailgun, SendGrid, Brevo, SparkPost and Mandrill, one message
 # per recipient for Postmark, Amazon SES, SMTP and anything unknown.
