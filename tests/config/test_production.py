@@ -10,20 +10,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def manage(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
+def run_python(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "DATABASE_"))
     }
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.production", **env},
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def manage(*args, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return run_python("manage.py", *args, env=env)
 
 
 @pytest.fixture
@@ -57,18 +61,44 @@ def test_production_refuses_debug(production_env):
     assert "DEBUG must be off in production" in result.stderr
 
 
-def test_production_refuses_demo_checkout(production_env):
-    del production_env["STRIPE_SECRET_KEY"]
-    result = manage("check", env=production_env)
-    assert result.returncode != 0
-    assert "workshops.E001" in result.stderr
+def start_web_process(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Load the WSGI application as gunicorn does, which runs no system checks."""
+    return run_python("-c", "import config.wsgi", env=env)
 
 
-def test_production_refuses_unauthenticated_tracking_webhooks(production_env):
-    del production_env["ANYMAIL_WEBHOOK_SECRET"]
-    result = manage("check", env=production_env)
+@pytest.mark.parametrize(
+    ("variable", "reason"),
+    [
+        ("STRIPE_SECRET_KEY", "checkout runs in demo mode"),
+        ("STRIPE_WEBHOOK_SECRET", "webhooks cannot be verified"),
+        ("ANYMAIL_WEBHOOK_SECRET", "a forged complaint unsubscribes"),
+    ],
+)
+def test_the_web_process_refuses_to_start_without_a_secret(
+    production_env, variable, reason
+):
+    del production_env[variable]
+    result = start_web_process(production_env)
     assert result.returncode != 0
-    assert "home.E001" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"Set these environment variables for production: {variable}" in (
+        result.stderr
+    )
+    assert reason in result.stderr
+
+
+def test_the_web_process_refuses_to_start_with_a_configuration_error(
+    production_env,
+):
+    # A lease shorter than a batch's run lets a second worker send it again.
+    result = start_web_process({**production_env, "NEWSLETTER_CLAIM_LEASE": "10"})
+    assert result.returncode != 0
+    assert "newsletter.E004" in result.stderr
+
+
+def test_the_web_process_starts_when_configured(production_env):
+    result = start_web_process(production_env)
+    assert result.returncode == 0, result.stderr
 
 
 def test_check_deploy_is_clean(production_env):
