@@ -240,14 +240,38 @@ WAGTAILEMBEDS_RESPONSIVE_HTML = True
 # Complex page forms exceed Django's default of 1,000 fields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
+# Order, ticket and newsletter links carry private tokens in their paths:
+# runserver's request lines (django.server), django.request's messages and
+# anything else on the console have them redacted (config/log_redaction.py;
+# config/gunicorn.py does the same for gunicorn's access log).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_tokens": {"()": "config.log_redaction.RedactTokens"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": env("LOG_LEVEL_SERVER", "INFO")},
+        "django.request": {"level": "ERROR", "filters": ["redact_tokens"]},
+        # Named in full: configuring a logger drops the handlers Django gave it.
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": env("LOG_LEVEL_SERVER", "INFO"),
+            "filters": ["redact_tokens"],
+            "propagate": False,
+        },
     },
 }
 
