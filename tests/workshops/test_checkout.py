@@ -213,3 +213,62 @@ def test_one_buyer_cannot_hoard_unpaid_orders(client, stripe, session, seat):
     assert response.status_code == 400
     assert "orders waiting for payment already" in response.text
     assert Order.objects.count() == 3
+
+
+def test_one_connection_cannot_hold_a_session_unpaid(client, stripe, session, seat):
+    assert book(client, session, seat, quantity=10).status_code == 302
+    response = book(client, session, seat, quantity=10, buyer_email="b@example.com")
+    assert response.status_code == 400
+    assert (
+        "10 seats of this session are already waiting for payment from your "
+        "connection" in response.text
+    )
+    assert Order.objects.count() == 1
+    assert len(stripe.calls("POST", "/v1/checkout/sessions")) == 1
+
+
+def test_one_connection_cannot_hold_more_than_its_share_at_once(
+    client, stripe, session, team_pack
+):
+    response = book(client, session, team_pack, quantity=3)
+    assert response.status_code == 400
+    assert "One connection can hold at most 10 unpaid seats" in response.text
+    assert not Order.objects.exists()
+
+
+def test_one_unpaid_booking_takes_at_most_half_the_seats_left(
+    client, stripe, session, seat
+):
+    assert book(client, session, seat, quantity=10).status_code == 302
+    other = {"REMOTE_ADDR": "192.0.2.7"}
+    response = client.post(
+        f"/book/{session.pk}/",
+        checkout_form(seat, quantity=10, buyer_email="b@example.com"),
+        **other,
+    )
+    assert response.status_code == 400
+    assert (
+        "Only 10 seats are left, and one booking can hold at most 5 of them"
+        in response.text
+    )
+    assert Order.objects.count() == 1
+    response = client.post(
+        f"/book/{session.pk}/",
+        checkout_form(seat, quantity=5, buyer_email="b@example.com"),
+        **other,
+    )
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.seats_left == 5  # two requests no longer sell out a session
+
+
+def test_paid_seats_do_not_count_against_the_connection(
+    client, stripe, session, seat, commit
+):
+    book(client, session, seat, quantity=10)
+    order = Order.objects.get()
+    stripe.complete(order.stripe_checkout_session_id)
+    with commit():
+        client.get(f"/orders/{order.token}/")
+    response = book(client, session, seat, quantity=5, buyer_email="b@example.com")
+    assert response.status_code == 302

@@ -1,11 +1,12 @@
 """Capacity under real concurrency: PostgreSQL, real threads, real row locks."""
 
 import threading
+import time
 from collections import Counter
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from workshops import services
 from workshops.models import Ticket
@@ -45,21 +46,90 @@ def race(count: int, action) -> Counter:
     return outcomes
 
 
+def buy_one_seat(session, seat, index: int) -> None:
+    services.order_create(
+        session_id=session.pk,
+        ticket_type_id=seat.pk,
+        quantity=1,
+        buyer_name=f"Buyer {index}",
+        buyer_email=f"buyer{index}@example.com",
+        buyer_time_zone="UTC",
+        attendees=[services.Attendee(f"Buyer {index}", f"b{index}@example.com")],
+        client=f"192.0.2.{index}",
+    )
+
+
 def test_forty_buyers_for_twenty_seats_get_exactly_twenty(session, seat):
+    answers: Counter = Counter()
+    lock = threading.Lock()
+
     def buy(index: int) -> None:
-        services.order_create(
-            session_id=session.pk,
-            ticket_type_id=seat.pk,
-            quantity=1,
-            buyer_name=f"Buyer {index}",
-            buyer_email=f"buyer{index}@example.com",
-            buyer_time_zone="UTC",
-            attendees=[services.Attendee(f"Buyer {index}", f"b{index}@example.com")],
-        )
+        try:
+            buy_one_seat(session, seat, index)
+        except services.CheckoutError as error:
+            with lock:
+                answers[str(error)] += 1
+            raise
 
     outcomes = race(40, buy)
     assert outcomes == {"ok": 20, "CheckoutError": 20}
+    # Each buyer's first answer: a seat, or sold out; nobody is told to try again.
+    assert answers == {"Sorry, this session is sold out.": 20}
     assert Ticket.objects.filter(session=session).holding_seats().count() == 20
+
+
+def lock_waits() -> list[tuple[int, object]]:
+    """Backends waiting for a row lock here, with when their statement began."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, query_start FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchall()
+
+
+def test_a_buyer_waits_out_a_lock_held_longer_than_one_wait(session, seat, settings):
+    settings.SEAT_LOCK_TIMEOUT_MS = 200
+    locked, release = threading.Event(), threading.Event()
+    answer: list[str] = []
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                services.lock_session(session.pk)
+                locked.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    def buy() -> None:
+        try:
+            buy_one_seat(session, seat, 1)
+            answer.append("seat")
+        except services.CheckoutError as error:
+            answer.append(str(error))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(timeout=60)
+    buyer = threading.Thread(target=buy)
+    buyer.start()
+    # Keep the lock until the buyer's first wait has ended and a second begun (or
+    # the buyer has given up), then let go.
+    first = None
+    while buyer.is_alive():
+        waits = lock_waits()
+        if first is None and waits:
+            first = waits[0]
+        elif first and any(p == first[0] and t > first[1] for p, t in waits):
+            break
+        time.sleep(0.01)
+    release.set()
+    holder.join()
+    buyer.join()
+    assert answer == ["seat"]
 
 
 def test_mixed_sizes_never_exceed_capacity(session, team_pack, seat):

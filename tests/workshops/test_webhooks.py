@@ -306,6 +306,74 @@ def test_leaving_stripe_checkout_lets_the_buyer_release_the_seats(
     assert not Ticket.objects.holding_seats().exists()
 
 
+def test_coming_back_from_stripe_checkout_gives_the_seats_back_at_once(
+    client, stripe, order, session
+):
+    checkout_id = order.stripe_checkout_session_id
+    page = client.get(f"/orders/{order.token}/cancelled/")
+    assert "your seats have been released" in page.text
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert not Ticket.objects.holding_seats().exists()
+    [expire] = stripe.calls("POST", f"/v1/checkout/sessions/{checkout_id}/expire")
+    assert stripe.sessions[checkout_id]["status"] == "expired"
+    # A reload closes it again at Stripe, which answers with what it is now.
+    client.get(f"/orders/{order.token}/cancelled/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+
+
+def test_returning_to_payment_holds_the_same_seats_again(client, stripe, order):
+    client.get(f"/orders/{order.token}/cancelled/")
+    response = client.post(f"/orders/{order.token}/cancelled/", {"action": "resume"})
+    again = Order.objects.exclude(pk=order.pk).get()
+    assert (
+        response["Location"] == stripe.sessions[again.stripe_checkout_session_id]["url"]
+    )
+    assert again.status == OrderStatus.PENDING
+    assert list(again.tickets.values_list("attendee_email", flat=True)) == [
+        "ada@example.com",
+        "grace@example.com",
+    ]
+    assert Ticket.objects.holding_seats().count() == 2
+
+
+def test_a_payment_that_beat_the_cancel_is_seated_if_the_seats_are_free(
+    client, stripe, order, mailoutbox, commit
+):
+    stripe.complete(order.stripe_checkout_session_id)  # paid in another tab
+    with commit():
+        client.get(f"/orders/{order.token}/cancelled/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert Ticket.objects.filter(status=TicketStatus.VALID).count() == 2
+    assert not stripe.calls("POST", "/v1/refunds")
+    assert [m.to for m in mailoutbox] == [["ada@example.com"], ["grace@example.com"]]
+
+
+def test_a_late_payment_after_the_cancel_is_refunded_if_the_seats_went(
+    client, stripe, order, session, seat, mailoutbox, commit, run_tasks
+):
+    session.capacity = 2
+    session.save()
+    checkout_id = order.stripe_checkout_session_id
+    client.get(f"/orders/{order.token}/cancelled/")
+    assert book(client, session, seat, quantity=2).status_code == 302
+    stripe.complete(checkout_id)  # the payment raced the close
+    with commit():
+        event = stripe.event("checkout.session.completed", checkout_id)
+        assert deliver(client, stripe, event).status_code == 200
+    run_tasks()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    [refund] = stripe.calls("POST", "/v1/refunds")
+    assert refund.params["amount"] == "70000"
+    assert refund.headers["idempotency-key"] == f"refund-order-{order.reference}"
+    assert [m.subject for m in mailoutbox] == [
+        f"Sorry: your order {order.reference} is refunded"
+    ]
+
+
 def test_an_altered_order_link_finds_nothing(client, order):
     assert client.get(f"/orders/{order.token[:-2]}xx/").status_code == 404
 

@@ -166,6 +166,9 @@ class Order(PrivateLink, models.Model):
     buyer_name = models.CharField(max_length=200)
     buyer_email = models.EmailField()
     buyer_time_zone = models.CharField(max_length=64)
+    # A keyed hash of the address the order came from (never the address): how
+    # unpaid seats are bounded per client while they wait for payment.
+    client_key = models.CharField(max_length=64, blank=True, editable=False)
     payment_method = models.CharField(
         max_length=10, choices=PaymentMethod.choices, default=PaymentMethod.STRIPE
     )

@@ -21,13 +21,21 @@ from .orders import (
     order_create,
     order_fulfil,
     order_mark_processing,
+    order_rebook,
     order_release,
     order_start_payment,
     order_sync,
     orders_reconcile,
 )
 from .refunds import CENT, ticket_price
-from .seats import LOCK_TIMEOUT, CheckoutError, SessionBusy, lock_session, seats_taken
+from .seats import (
+    LOCK_ATTEMPTS,
+    LOCK_TIMEOUT_MS,
+    CheckoutError,
+    SessionBusy,
+    lock_session,
+    seats_taken,
+)
 from .stripe_events import (
     HANDLED_EVENTS,
     StripeEventDeferred,
@@ -39,7 +47,8 @@ from .tickets import TicketError, ticket_cancel, ticket_move, ticket_update_atte
 __all__ = [
     "CENT",
     "HANDLED_EVENTS",
-    "LOCK_TIMEOUT",
+    "LOCK_ATTEMPTS",
+    "LOCK_TIMEOUT_MS",
     "MAX_UNPAID_ORDERS",
     "Attendee",
     "CheckoutError",
@@ -52,6 +61,7 @@ __all__ = [
     "order_create",
     "order_fulfil",
     "order_mark_processing",
+    "order_rebook",
     "order_release",
     "order_start_payment",
     "order_sync",

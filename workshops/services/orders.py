@@ -1,5 +1,6 @@
 """Orders: hold seats, take payment through Stripe, and settle what Stripe says."""
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,19 +15,25 @@ from ..models import (
     Order,
     OrderStatus,
     PaymentMethod,
-    SessionStatus,
     Ticket,
     TicketType,
-    WorkshopSession,
     available_time_zones,
 )
 from .emails import send_confirmation
 from .refunds import order_refund_unseated
-from .seats import CheckoutError, SessionBusy, lock_session, seats_taken
+from .seats import (
+    CheckoutError,
+    SeatHold,
+    SessionBusy,
+    client_key,
+    lock_session,
+    seats_taken,
+)
+
+logger = logging.getLogger(__name__)
 
 # Unpaid orders one buyer may have waiting at once: a person paying needs one.
 MAX_UNPAID_ORDERS = 3
-BOOKABLE = {SessionStatus.SCHEDULED, SessionStatus.TENTATIVE}
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,14 @@ def order_create(
     buyer_email: str,
     buyer_time_zone: str,
     attendees: Sequence[Attendee],
+    client: str | None = None,
     now: datetime | None = None,
 ) -> Order:
-    """Hold seats for a buyer and make the order that will pay for them."""
+    """Hold seats for a buyer and make the order that will pay for them.
+
+    `client` is the address the request came from (`home.throttle.client_ip`):
+    the unpaid seats one client holds in a session are bounded.
+    """
     now = now or timezone.now()
     ticket_type = _ticket_type_for(
         ticket_type_id=ticket_type_id, session_id=session_id, quantity=quantity, now=now
@@ -57,26 +69,29 @@ def order_create(
     if len(attendees) != seats:
         raise CheckoutError(f"Give a name and email address for all {seats} seats.")
     _check_unpaid_orders(buyer_email=buyer_email, now=now)
-
+    hold = SeatHold(seats=seats, client_key=client_key(client), now=now)
+    # Everything that can be worked out before the lock is, so the lock covers a
+    # count and the inserts (docs/conventions.md, "Tickets and payments").
+    order = Order(
+        ticket_type=ticket_type,
+        quantity=quantity,
+        unit_price=ticket_type.price,
+        total=ticket_type.price * quantity,
+        buyer_name=buyer_name,
+        buyer_email=buyer_email,
+        buyer_time_zone=buyer_time_zone
+        if buyer_time_zone in available_time_zones()
+        else "",
+        client_key=hold.client_key,
+        payment_method=_payment_method(ticket_type),
+        hold_expires_at=now + payments.CHECKOUT_LIFETIME + payments.HOLD_GRACE,
+    )
     with transaction.atomic():
         session = lock_session(session_id)
-        _check_seats_left(session, seats=seats, now=now)
-        order = Order.objects.create(
-            session=session,
-            ticket_type=ticket_type,
-            quantity=quantity,
-            unit_price=ticket_type.price,
-            total=ticket_type.price * quantity,
-            buyer_name=buyer_name,
-            buyer_email=buyer_email,
-            buyer_time_zone=(
-                buyer_time_zone
-                if buyer_time_zone in available_time_zones()
-                else session.time_zone
-            ),
-            payment_method=_payment_method(ticket_type),
-            hold_expires_at=now + payments.CHECKOUT_LIFETIME + payments.HOLD_GRACE,
-        )
+        hold.check(session)
+        order.session = session
+        order.buyer_time_zone = order.buyer_time_zone or session.time_zone
+        order.save(force_insert=True)
         Ticket.objects.bulk_create(
             Ticket(
                 order=order,
@@ -116,21 +131,6 @@ def _check_unpaid_orders(*, buyer_email: str, now: datetime) -> None:
         raise CheckoutError(
             "You have orders waiting for payment already: finish or cancel one "
             "of them first (see the links in your browser's history)."
-        )
-
-
-def _check_seats_left(session: WorkshopSession, *, seats: int, now: datetime) -> None:
-    """With the session's lock held: is it open, and has it the seats?"""
-    if not session.workshop.live or session.status not in BOOKABLE:
-        raise CheckoutError("This session is not open for booking.")
-    if session.local_start <= now:
-        raise CheckoutError("Booking for this session has closed: it has begun.")
-    left = session.effective_capacity - seats_taken(session.pk, now=now)
-    if seats > left:
-        raise CheckoutError(
-            "Sorry, this session is sold out."
-            if left <= 0
-            else f"Only {left} seat{'s' if left != 1 else ''} left in this session."
         )
 
 
@@ -262,14 +262,51 @@ def order_release(*, order_id: int, status: str) -> Order:
 
 
 def order_abandon(*, order: Order) -> Order:
-    """The buyer left Stripe Checkout: close it, and free the seats unless paid."""
-    if order.status != OrderStatus.PENDING:
-        return order
-    if order.stripe_checkout_session_id:
-        state = payments.checkout_session_expire(order.stripe_checkout_session_id)
+    """The buyer came back from Stripe Checkout without paying: free the seats now.
+
+    The seats are released under the order's lock; the Checkout Session is closed
+    at Stripe afterwards, with no lock held. Safe to repeat: a buyer who reloads
+    the page closes it again, which Stripe answers with what it is now. A payment
+    that beat the close is settled as a late one (`order_fulfil`): seated if the
+    seats are still free, refunded if not.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status == OrderStatus.PENDING:
+            order.release(status=OrderStatus.CANCELLED)
+            log(order, "workshops.order.released", data={"status": order.status})
+    if (
+        order.status == OrderStatus.CANCELLED
+        and order.paid_at is None
+        and order.stripe_checkout_session_id
+    ):
+        try:
+            state = payments.checkout_session_expire(order.stripe_checkout_session_id)
+        except payments.PaymentsUnavailable:
+            # Released already; if it is paid before Stripe expires it, the
+            # late payment is settled when the webhook or reconcile_orders comes.
+            logger.warning("Could not close the Checkout Session of %s", order)
+            return order
         if not state.expired:
             return order_sync(order=order, state=state)
-    return order_release(order_id=order.pk, status=OrderStatus.CANCELLED)
+    return order
+
+
+def order_rebook(*, order: Order, client: str | None = None) -> Order:
+    """A new order for the same seats and people, for a buyer who changed their mind."""
+    return order_create(
+        session_id=order.session_id,
+        ticket_type_id=order.ticket_type_id,
+        quantity=order.quantity,
+        buyer_name=order.buyer_name,
+        buyer_email=order.buyer_email,
+        buyer_time_zone=order.buyer_time_zone,
+        attendees=[
+            Attendee(ticket.attendee_name, ticket.attendee_email)
+            for ticket in order.tickets.all()
+        ],
+        client=client,
+    )
 
 
 def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:

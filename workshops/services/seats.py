@@ -1,12 +1,40 @@
 """Seats: the session's row lock, taken just before the seats are counted."""
 
+import math
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import OperationalError, connection
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.db.models import Count, Q
+from django.utils.crypto import salted_hmac
 
-from ..models import Ticket, WorkshopSession
+from ..models import (
+    OrderStatus,
+    SessionStatus,
+    Ticket,
+    TicketStatus,
+    WorkshopSession,
+)
 
-LOCK_TIMEOUT = "5s"
+# Each wait for the lock, and how many waits before a buyer is told to try again.
+# The lock is held for a few short statements (no Stripe call, no email), so a
+# queue of buyers moves quickly; a wait that times out is queued again rather
+# than failing the checkout, and only a lock held far longer than any checkout
+# (a stuck transaction, a database in trouble) ends in SessionBusy.
+LOCK_TIMEOUT_MS = 3000
+LOCK_ATTEMPTS = 4
+
+
+BOOKABLE = {SessionStatus.SCHEDULED, SessionStatus.TENTATIVE}
+# Unpaid seats one client (address) may hold in one session at once: a team's
+# booking fits; a script cannot hold a session with a few requests.
+UNPAID_SEATS_PER_CLIENT = 10
+# One unpaid booking may hold at most this share of the seats left, and never
+# fewer than MIN_HOLD (two people booking together), so seats stay for others
+# while it is paid.
+UNPAID_SHARE_OF_SEATS_LEFT = 0.5
+MIN_HOLD = 2
 
 
 class CheckoutError(Exception):
@@ -20,21 +48,41 @@ class SessionBusy(CheckoutError):
 def lock_session(session_id: int) -> WorkshopSession:
     """Lock a session's row for the rest of the transaction, before counting seats."""
     if connection.vendor == "postgresql":
+        timeout = getattr(settings, "SEAT_LOCK_TIMEOUT_MS", LOCK_TIMEOUT_MS)
         with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout)}ms"]
+            )
+    for _ in range(getattr(settings, "SEAT_LOCK_ATTEMPTS", LOCK_ATTEMPTS) - 1):
+        try:
+            # A savepoint per wait: a wait that timed out aborts only itself, and
+            # the next one queues again within the same transaction.
+            with transaction.atomic():
+                return _locked(session_id)
+        except OperationalError as error:
+            if not _lock_not_available(error):
+                raise
     try:
-        return (
-            WorkshopSession.objects.select_for_update(of=("self",))
-            .select_related("workshop")
-            .get(pk=session_id)
-        )
+        return _locked(session_id)
     except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
+        if _lock_not_available(error):
             raise SessionBusy(
                 "Many people are booking this session right now. "
                 "Please try again in a moment."
             ) from error
         raise
+
+
+def _locked(session_id: int) -> WorkshopSession:
+    return (
+        WorkshopSession.objects.select_for_update(of=("self",))
+        .select_related("workshop")
+        .get(pk=session_id)
+    )
+
+
+def _lock_not_available(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == "55P03"
 
 
 def seats_taken(
@@ -45,3 +93,76 @@ def seats_taken(
     if exclude_order is not None:
         tickets = tickets.exclude(order_id=exclude_order)
     return tickets.count()
+
+
+def client_key(client: str | None) -> str:
+    """A keyed hash of a client's address, kept on its orders instead of the address."""
+    if not client:
+        return ""
+    return salted_hmac("workshops.order.client", client, algorithm="sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class SeatHold:
+    """What a new unpaid order asks of a session, checked under the session's lock."""
+
+    seats: int
+    client_key: str
+    now: datetime
+
+    def check(self, session: WorkshopSession) -> None:
+        """Open, with the seats free, within the bounds on unpaid holds?"""
+        if not session.workshop.live or session.status not in BOOKABLE:
+            raise CheckoutError("This session is not open for booking.")
+        if session.local_start <= self.now:
+            raise CheckoutError("Booking for this session has closed: it has begun.")
+        taken, by_client = self._count(session)
+        left = session.effective_capacity - taken
+        if self.seats > left:
+            raise CheckoutError(
+                "Sorry, this session is sold out."
+                if left <= 0
+                else f"Only {left} seat{'s' if left != 1 else ''} left in this session."
+            )
+        self._check_client(by_client)
+        share = getattr(
+            settings, "CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT", UNPAID_SHARE_OF_SEATS_LEFT
+        )
+        allowed = max(MIN_HOLD, math.ceil(left * share))
+        if self.seats > allowed:
+            raise CheckoutError(
+                f"Only {left} seats are left, and one booking can hold at most "
+                f"{allowed} of them while it is paid for. Please book {allowed} "
+                "now, or write to us about a larger group."
+            )
+
+    def _count(self, session: WorkshopSession) -> tuple[int, int]:
+        """Seats taken, and those of them this client holds unpaid, in one query."""
+        unpaid_by_client = Q(
+            status=TicketStatus.RESERVED,
+            order__status=OrderStatus.PENDING,
+            order__client_key=self.client_key,
+        )
+        counts = (
+            Ticket.objects.filter(session_id=session.pk)
+            .holding_seats(now=self.now)
+            .aggregate(
+                taken=Count("pk"),
+                by_client=Count("pk", filter=unpaid_by_client),
+            )
+        )
+        return counts["taken"], counts["by_client"] if self.client_key else 0
+
+    def _check_client(self, by_client: int) -> None:
+        limit = getattr(
+            settings, "CHECKOUT_UNPAID_SEATS_PER_CLIENT", UNPAID_SEATS_PER_CLIENT
+        )
+        if self.client_key and by_client + self.seats > limit:
+            raise CheckoutError(
+                f"{by_client} seats of this session are already waiting for payment "
+                "from your connection: pay for them or release them first (the "
+                "links are in your browser's history)."
+                if by_client
+                else f"One connection can hold at most {limit} unpaid seats in a "
+                "session. Please book fewer, or write to us about a larger group."
+            )

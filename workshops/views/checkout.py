@@ -63,6 +63,19 @@ class Booking:
         return render(self.request, TEMPLATE, self.context, status=status)
 
 
+TOO_MANY_BOOKINGS = (
+    "Too many bookings from your connection in the last hour. "
+    "Please try again later, or write to us."
+)
+
+
+def allow_checkout(request: HttpRequest) -> bool:
+    """Without a limit a script could hold every seat of every session."""
+    return throttle.allow_client(
+        request, "checkout", limit=settings.CHECKOUT_RATE_LIMIT, window=60 * 60
+    )
+
+
 def book(request: HttpRequest, session_pk: int) -> HttpResponse:
     """Choose tickets (step one), then name every attendee and pay (step two)."""
     booking = Booking.load(request, session_pk)
@@ -94,18 +107,8 @@ def book_details(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
 def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
     """Step two, sent: hold the seats and go to payment, or say what to correct."""
     request = booking.request
-    if not throttle.allow_client(
-        request,
-        "checkout",
-        limit=settings.CHECKOUT_RATE_LIMIT,
-        window=60 * 60,
-    ):
-        # Without a limit a script could hold every seat of every session.
-        return booking.render(
-            status=429,
-            checkout_error="Too many bookings from your connection in the last "
-            "hour. Please try again later, or write to us.",
-        )
+    if not allow_checkout(request):
+        return booking.render(status=429, checkout_error=TOO_MANY_BOOKINGS)
     seats = choice.seats
     buyer = BuyerForm(request.POST)
     attendees = AttendeeFormSet(request.POST, prefix="attendee")
@@ -131,6 +134,7 @@ def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
                 services.Attendee(form.cleaned_data["name"], form.cleaned_data["email"])
                 for form in attendees.forms
             ],
+            client=throttle.client_ip(request),
         )
     except services.CheckoutError as error:
         return booking.render(status=400, checkout_error=str(error))
@@ -211,23 +215,40 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 def order_cancelled(request: HttpRequest, token: str) -> HttpResponse:
-    """Where Stripe sends a buyer who goes back: keep paying, or free the seats."""
+    """Where Stripe sends a buyer who goes back: the seats are given back at once."""
     order = _order_or_404(token)
-    if request.method == "POST":
-        try:
-            services.order_abandon(order=order)
-        except payments.PaymentsUnavailable:
-            messages.error(
-                request, "We could not reach the payment provider. Try again."
-            )
-            return redirect("workshops:order_cancelled", token=token)
-        messages.success(request, "Your seats have been released.")
-        return redirect("workshops:order", token=token)
-    return render(
-        request,
-        "workshops/order_cancelled.html",
-        {"order": order, "page": order.session.workshop},
-    )
+    if request.method != "POST":
+        order = services.order_abandon(order=order)
+        return render(
+            request,
+            "workshops/order_cancelled.html",
+            {
+                "order": order,
+                "page": order.session.workshop,
+                "released": order.status == OrderStatus.CANCELLED
+                and order.paid_at is None,
+            },
+        )
+    if request.POST.get("action") == "resume":
+        return order_resume(request, order)
+    services.order_abandon(order=order)
+    messages.success(request, "Your seats have been released.")
+    return redirect("workshops:order", token=token)
+
+
+def order_resume(request: HttpRequest, order: Order) -> HttpResponse:
+    """Back to payment after leaving it: the same seats held again, if still free."""
+    if not allow_checkout(request):
+        messages.error(request, TOO_MANY_BOOKINGS)
+        return redirect("workshops:order_cancelled", token=order.token)
+    try:
+        new_order = services.order_rebook(
+            order=order, client=throttle.client_ip(request)
+        )
+    except services.CheckoutError as error:
+        messages.error(request, str(error))
+        return redirect("workshops:order_cancelled", token=order.token)
+    return start_payment(request, new_order)
 
 
 @never_cache
