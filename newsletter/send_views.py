@@ -20,7 +20,7 @@ from .models import (
     NewsletterIssuePage,
     SendStatus,
 )
-from .permissions import may_send, may_view
+from .permissions import may_send, may_subscriber, may_view
 from .sending import providers
 
 
@@ -132,6 +132,7 @@ def send_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if send.issue_id
             else None,
             "may_send": may_send(request.user),
+            "may_see_people": may_subscriber(request.user, "view"),
             "uncertain": send.deliveries.filter(state=DeliveryState.UNCERTAIN)
             .select_related("subscriber")
             .order_by("pk")[:50],

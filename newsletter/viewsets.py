@@ -5,7 +5,10 @@ from django.urls import path
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.base import ViewSet
+from wagtail.snippets.views import chooser
+from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from . import admin_views, permissions, selectors, send_views
@@ -67,6 +70,31 @@ class MailingListViewSet(SnippetViewSet):
         return selectors.lists_with_confirmed_count()
 
 
+def _permission_checked(view_class: type, permission: str) -> type:
+    """`view_class`, refusing anyone without `permission` on its model."""
+    return type(
+        view_class.__name__,
+        (PermissionCheckedMixin, view_class),
+        {"permission_required": permission},
+    )
+
+
+class PrivateChooserViewSet(SnippetChooserViewSet):
+    """A snippet chooser for personal data: only for those who may view it.
+
+    Wagtail's snippet choosers check no permission of their own, so any admin
+    user could list and pick any subscriber by address.
+    """
+
+    choose_view_class = _permission_checked(chooser.ChooseView, "view")
+    choose_results_view_class = _permission_checked(chooser.ChooseResultsView, "view")
+    chosen_view_class = _permission_checked(chooser.SnippetChosenView, "view")
+    chosen_multiple_view_class = _permission_checked(
+        chooser.SnippetChosenMultipleView, "view"
+    )
+    create_view_class = _permission_checked(chooser.SnippetCreateView, "add")
+
+
 class SubscriberViewSet(SnippetViewSet):
     """Subscribers: search, filters, CSV import, CSV or XLSX export, data, erasure."""
 
@@ -96,6 +124,7 @@ class SubscriberViewSet(SnippetViewSet):
     add_view_class = admin_views.SubscriberCreateView
     delete_view_class = admin_views.SubscriberEraseView
     inspect_view_class = admin_views.SubscriberInspectView
+    chooser_viewset_class = PrivateChooserViewSet
 
     def get_queryset(self, request):
         return selectors.subscribers_with_lists()

@@ -47,6 +47,8 @@ def register_send_test_menu_item():
     return page_actions.SendTestMenuItem()
 
 
+# After Wagtail's own snippet bulk delete (order 0), so it takes its place.
+hooks.register("register_bulk_action", admin_views.SubscriberBulkDelete, order=100)
 hooks.register("before_delete_snippet", admin_views.refuse_bulk_subscriber_delete)
 hooks.register("after_edit_page", page_actions.send_test_after_save)
 hooks.register("register_page_header_buttons", page_actions.issue_header_buttons)
