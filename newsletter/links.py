@@ -1,9 +1,10 @@
 """Signed personal links: confirm, preferences and one-click unsubscribe.
 
-A link carries the subscriber's key and, where it matters, the lists, signed with
-Django's signing (salted per purpose, so one kind of link never works as
-another). Confirmation links expire; preference and unsubscribe links must keep
-working from any old email, so they do not.
+A link carries the subscriber's id and link key and, where it matters, the
+lists, signed with Django's signing (salted per purpose, so one kind of link
+never works as another). Confirmation links expire; preference and unsubscribe
+links keep working from any old email until the person signs out of all links,
+which gives them a new link key (`services.subscriber_sign_out_links`).
 """
 
 from collections.abc import Sequence
@@ -33,15 +34,33 @@ class LinkData:
     list_ids: tuple[int, ...] | None
     # The issue delivery an unsubscribe link came in, for that issue's figures.
     delivery_id: int | None = None
+    link_key: str = ""
+
+    def subscriber(self) -> Subscriber | None:
+        """Whose link it is, while their link key is still the one it carries."""
+        return Subscriber.objects.filter(
+            pk=self.subscriber_id, link_key=self.link_key
+        ).first()
+
+    def revoked(self) -> bool:
+        """Whether the person still exists but has signed out of this link."""
+        return (
+            Subscriber.objects.filter(pk=self.subscriber_id)
+            .exclude(link_key=self.link_key)
+            .exists()
+        )
 
 
 def _dumps(
     salt: str,
     subscriber_id: int,
+    link_key: str,
     list_ids: Sequence[int] | None,
     delivery_id: int | None = None,
 ) -> str:
     payload: dict = {"s": subscriber_id}
+    if link_key:
+        payload["k"] = link_key
     if list_ids is not None:
         payload["l"] = sorted(set(list_ids))
     if delivery_id is not None:
@@ -56,11 +75,15 @@ def _loads(salt: str, token: str, *, max_age: int | None = None) -> LinkData:
         lists = payload.get("l")
         list_ids = None if lists is None else tuple(int(pk) for pk in lists)
         delivery_id = int(payload["d"]) if "d" in payload else None
+        link_key = str(payload.get("k", ""))
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         # SignatureExpired is a BadSignature: an old link is as good as none.
         raise BadLink from None
     return LinkData(
-        subscriber_id=subscriber_id, list_ids=list_ids, delivery_id=delivery_id
+        subscriber_id=subscriber_id,
+        list_ids=list_ids,
+        delivery_id=delivery_id,
+        link_key=link_key,
     )
 
 
@@ -69,7 +92,7 @@ def _absolute(path: str) -> str:
 
 
 def confirm_url(subscriber: Subscriber, list_ids: Sequence[int]) -> str:
-    token = _dumps(CONFIRM_SALT, subscriber.pk, list_ids)
+    token = _dumps(CONFIRM_SALT, subscriber.pk, subscriber.link_key, list_ids)
     return _absolute(reverse("newsletter:confirm", args=[token]))
 
 
@@ -79,7 +102,7 @@ def read_confirm_token(token: str) -> LinkData:
 
 def preferences_url(subscriber: Subscriber, *, absolute: bool = True) -> str:
     """The personal preferences page; absolute for emails, a path for pages."""
-    token = _dumps(PREFERENCES_SALT, subscriber.pk, None)
+    token = _dumps(PREFERENCES_SALT, subscriber.pk, subscriber.link_key, None)
     path = reverse("newsletter:preferences", args=[token])
     return _absolute(path) if absolute else path
 
@@ -92,7 +115,7 @@ def unsubscribe_url(
     subscriber: Subscriber, list_ids: Sequence[int] | None = None
 ) -> str:
     """The RFC 8058 one-click URL: from the given lists, or from all of them."""
-    token = _dumps(UNSUBSCRIBE_SALT, subscriber.pk, list_ids)
+    token = _dumps(UNSUBSCRIBE_SALT, subscriber.pk, subscriber.link_key, list_ids)
     return _absolute(reverse("newsletter:unsubscribe", args=[token]))
 
 
@@ -106,15 +129,17 @@ def _path_prefix(name: str) -> str:
 
 
 def issue_links(
-    *, subscriber_id: int, list_id: int, delivery_id: int | None
+    *, subscriber_id: int, link_key: str, list_id: int, delivery_id: int | None
 ) -> tuple[str, str]:
     """The one-click unsubscribe and preferences URLs for one recipient of an issue.
 
     The unsubscribe link names the delivery, so an unsubscribe from it counts
     in that issue's figures.
     """
-    unsubscribe = _dumps(UNSUBSCRIBE_SALT, subscriber_id, [list_id], delivery_id)
-    preferences = _dumps(PREFERENCES_SALT, subscriber_id, None)
+    unsubscribe = _dumps(
+        UNSUBSCRIBE_SALT, subscriber_id, link_key, [list_id], delivery_id
+    )
+    preferences = _dumps(PREFERENCES_SALT, subscriber_id, link_key, None)
     return (
         f"{settings.BASE_URL}{_path_prefix('newsletter:unsubscribe')}{unsubscribe}/",
         f"{settings.BASE_URL}{_path_prefix('newsletter:preferences')}{preferences}/",

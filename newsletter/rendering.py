@@ -113,11 +113,19 @@ def greeting(name: str) -> str:
 
 
 def personal_values(
-    *, subscriber_id: int, name: str, list_id: int, delivery_id: int | None
+    *,
+    subscriber_id: int,
+    link_key: str,
+    name: str,
+    list_id: int,
+    delivery_id: int | None,
 ) -> dict[str, str]:
     """One recipient's greeting and links, as the placeholders stand for them."""
     unsubscribe_url, preferences_url = links.issue_links(
-        subscriber_id=subscriber_id, list_id=list_id, delivery_id=delivery_id
+        subscriber_id=subscriber_id,
+        link_key=link_key,
+        list_id=list_id,
+        delivery_id=delivery_id,
     )
     hello = greeting(name)
     return {

@@ -21,7 +21,6 @@ from .models import (
     ConsentText,
     MailingList,
     NewsletterSettings,
-    Subscriber,
     SubscriptionStatus,
 )
 from .selectors import preference_choices, signup_page
@@ -101,7 +100,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         link = links.read_confirm_token(token)
     except links.BadLink:
         return _bad_link(request)
-    subscriber = Subscriber.objects.filter(pk=link.subscriber_id).first()
+    subscriber = link.subscriber()
     if subscriber is None:
         return _bad_link(request)
     list_ids = link.list_ids or ()
@@ -144,9 +143,14 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         link = links.read_preferences_token(token)
     except links.BadLink:
         return _bad_link(request)
-    subscriber = Subscriber.objects.filter(pk=link.subscriber_id).first()
+    subscriber = link.subscriber()
     if subscriber is None:
         return _bad_link(request)
+    if request.method == "POST" and request.POST.get("action") == "sign_out_links":
+        services.subscriber_sign_out_links(
+            subscriber_id=subscriber.pk, origin=origin_of(request, "preferences")
+        )
+        return render(request, "newsletter/links_revoked.html")
     choices = preference_choices(subscriber=subscriber)
     offered_ids = [choice.mailing_list.pk for choice in choices]
     consent_text = consent_text_for_request(request)
@@ -214,7 +218,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         link = links.read_unsubscribe_token(token)
     except links.BadLink:
         return _bad_link(request)
-    subscriber = Subscriber.objects.filter(pk=link.subscriber_id).first()
+    subscriber = link.subscriber()
+    if subscriber is None and link.revoked():
+        # The person signed out of this link: it changes nothing any more.
+        return _bad_link(request)
     if request.method == "POST":
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
         if subscriber is not None:

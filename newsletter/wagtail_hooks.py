@@ -14,6 +14,7 @@ from .viewsets import NewsletterViewSetGroup
 LOG_ACTIONS = (
     ("newsletter.import", "Import subscribers", "Imported subscribers from CSV"),
     ("newsletter.erase", "Erase subscriber", "Erased a subscriber's data"),
+    ("newsletter.links_revoked", "Sign out of links", "Revoked every personal link"),
     ("newsletter.send", "Send issue", "Started sending the issue to a list"),
     ("newsletter.send_scheduled", "Schedule issue", "Scheduled the issue for a list"),
     ("newsletter.send_paused", "Pause send", "Paused sending"),

@@ -19,6 +19,7 @@ from .subscriptions import (
     Suppression,
     SuppressionReason,
     email_digest,
+    new_link_key,
     normalise_email,
 )
 
@@ -46,5 +47,6 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "email_digest",
+    "new_link_key",
     "normalise_email",
 ]

@@ -7,6 +7,7 @@ address, not the address.
 """
 
 import hashlib
+import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -89,6 +90,14 @@ class MailingList(index.Indexed, models.Model):
         return self.name
 
 
+LINK_KEY_LENGTH = 16
+
+
+def new_link_key() -> str:
+    """A fresh key for a subscriber's personal links (about 95 bits)."""
+    return secrets.token_urlsafe(12)[:LINK_KEY_LENGTH]
+
+
 class Subscriber(models.Model):
     """A person who asked for mail, known by one email address."""
 
@@ -112,6 +121,17 @@ class Subscriber(models.Model):
         max_length=40,
         editable=False,
         help_text="Where the first subscription came from: a form or an import.",
+    )
+    # Every personal link carries this key, so changing it (the person's "sign
+    # out of all links") makes every older link stop working. Empty for people
+    # who subscribed before links had keys, whose old links must keep working
+    # until they choose otherwise.
+    link_key = models.CharField(
+        max_length=LINK_KEY_LENGTH,
+        blank=True,
+        default=new_link_key,
+        editable=False,
+        help_text="Part of every personal link; changing it revokes them all.",
     )
     soft_bounce_count = models.PositiveIntegerField(
         default=0,

@@ -32,6 +32,7 @@ class Recipient:
     subscriber_id: int
     email: str
     name: str
+    link_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,16 +113,19 @@ def claim(*, send: IssueSend, size: int) -> tuple[str, list[Recipient]]:
                 "subscriber_id",
                 "subscriber__email",
                 "subscriber__name",
+                "subscriber__link_key",
                 "subscribed",
                 "suppressed",
             )
         )
         recipients, departed = [], []
-        for delivery_id, subscriber_id, email, name, subscribed, blocked in rows:
+        for delivery_id, subscriber_id, email, name, key, subscribed, blocked in rows:
             if subscriber_id is None or not subscribed or blocked:
                 departed.append(delivery_id)
             else:
-                recipients.append(Recipient(delivery_id, subscriber_id, email, name))
+                recipients.append(
+                    Recipient(delivery_id, subscriber_id, email, name, key)
+                )
         if departed:
             Delivery.objects.filter(id__in=departed).skip_departed()
     return token, recipients

@@ -23,6 +23,7 @@ def common_headers(send: IssueSend) -> dict[str, str]:
 def _personal_values(send: IssueSend, recipient: Recipient) -> dict[str, str]:
     return rendering.personal_values(
         subscriber_id=recipient.subscriber_id,
+        link_key=recipient.link_key,
         name=recipient.name,
         list_id=send.mailing_list_id,
         delivery_id=recipient.delivery_id,

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from wagtail.log_actions import log
 
 from home import throttle
 from home.email import send_templated_email
@@ -33,6 +34,7 @@ from ..models import (
     Suppression,
     SuppressionReason,
     email_digest,
+    new_link_key,
     normalise_email,
 )
 
@@ -378,6 +380,28 @@ def end_subscriptions(
         subscription.unsubscribed_at = now
     Subscription.objects.bulk_update(active, ["status", "unsubscribed_at"])
     return active
+
+
+def subscriber_sign_out_links(*, subscriber_id: int, origin: Origin) -> bool:
+    """Revoke every personal link sent so far: a new link key for the person.
+
+    For a person who forwarded an email, or fears an old one reached someone
+    else. Newer emails carry links with the new key. False if there is no one.
+    """
+    with transaction.atomic():
+        subscriber = (
+            Subscriber.objects.select_for_update().filter(pk=subscriber_id).first()
+        )
+        if subscriber is None:
+            return False
+        subscriber.link_key = new_link_key()
+        subscriber.save(update_fields=["link_key", "updated_at"])
+        log(
+            instance=subscriber,
+            action="newsletter.links_revoked",
+            data={"source": origin.source},
+        )
+    return True
 
 
 def subscriber_unsubscribe(

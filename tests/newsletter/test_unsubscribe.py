@@ -285,3 +285,52 @@ def test_unsubscribing_does_not_suppress(home_page, subscriber, strict_client):
     )
     # They left the lists, but may come back through the form and a confirmation.
     assert not Suppression.objects.exists()
+
+
+def test_signing_out_of_all_links_stops_every_earlier_link(
+    home_page, subscriber, client
+):
+    old_preferences = links.preferences_url(subscriber, absolute=False)
+    old_unsubscribe = header_url(links.unsubscribe_headers(subscriber))
+
+    response = client.post(old_preferences, {"action": "sign_out_links"})
+    assert response.status_code == 200
+    assert "no longer work" in response.content.decode()
+
+    assert client.get(old_preferences).status_code == 400
+    # A one-click post from an old email changes nothing now.
+    response = client.post(old_unsubscribe, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 400
+    assert SubscriptionStatus.UNSUBSCRIBED not in statuses(subscriber).values()
+    # The links in the next email work.
+    subscriber.refresh_from_db()
+    assert (
+        client.get(links.preferences_url(subscriber, absolute=False)).status_code == 200
+    )
+    fresh = header_url(links.unsubscribe_headers(subscriber))
+    assert client.post(fresh, {"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert set(statuses(subscriber).values()) == {SubscriptionStatus.UNSUBSCRIBED}
+
+
+def test_each_person_has_a_link_key_of_their_own(lists):
+    first, second = SubscriberFactory(), SubscriberFactory()
+    assert first.link_key and second.link_key
+    assert first.link_key != second.link_key
+
+
+def test_links_from_before_link_keys_keep_working_until_the_person_signs_out(
+    home_page, subscriber, client
+):
+    # Someone subscribed before links carried keys: their row has none, and
+    # the links in mail they already have carry none.
+    subscriber.link_key = ""
+    subscriber.save()
+    old = links.preferences_url(subscriber, absolute=False)
+    assert "k" not in signing.loads(
+        old.rstrip("/").rsplit("/", 1)[1], salt=links.PREFERENCES_SALT
+    )
+    assert client.get(old).status_code == 200
+
+    client.post(old, {"action": "sign_out_links"})
+
+    assert client.get(old).status_code == 400
