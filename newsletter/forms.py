@@ -9,7 +9,13 @@ from django.core.validators import RegexValidator
 
 from home.forms import PublicForm, has_control_characters
 
-from .models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, MailingList
+from .models import (
+    EMAIL_MAX_LENGTH,
+    NAME_ENCODED_WORD_MESSAGE,
+    NAME_MAX_LENGTH,
+    MailingList,
+    has_encoded_word,
+)
 from .selectors import public_lists
 
 HONEYPOT_FIELD = "website"
@@ -19,6 +25,13 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024
 def validate_one_line(value: str) -> None:
     if has_control_characters(value):
         raise ValidationError("Use one line, without line breaks or tabs.")
+
+
+def validate_name(value: str) -> None:
+    """A person's name: one line, and nothing a mail client would decode."""
+    validate_one_line(value)
+    if has_encoded_word(value):
+        raise ValidationError(NAME_ENCODED_WORD_MESSAGE)
 
 
 class ListCheckboxes(forms.CheckboxSelectMultiple):
@@ -80,7 +93,7 @@ class SignupForm(PublicForm):
         label="Name (optional)",
         max_length=NAME_MAX_LENGTH,
         required=False,
-        validators=[validate_one_line],
+        validators=[validate_name],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
         error_messages={
             "max_length": "Keep your name to %(limit_value)d characters or fewer."
@@ -149,7 +162,7 @@ class PreferencesForm(PublicForm):
         label="Name (optional)",
         max_length=NAME_MAX_LENGTH,
         required=False,
-        validators=[validate_one_line],
+        validators=[validate_name],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     lists = ListChoiceField(

@@ -5,6 +5,7 @@ from .sending import Delivery, DeliveryState, IssueSend, SendMode, SendStatus
 from .subscriptions import (
     DEFAULT_CONSENT_TEXT,
     EMAIL_MAX_LENGTH,
+    NAME_ENCODED_WORD_MESSAGE,
     NAME_MAX_LENGTH,
     ConsentAction,
     ConsentRecord,
@@ -19,6 +20,7 @@ from .subscriptions import (
     Suppression,
     SuppressionReason,
     email_digest,
+    has_encoded_word,
     new_link_key,
     normalise_email,
 )
@@ -26,6 +28,7 @@ from .subscriptions import (
 __all__ = [
     "DEFAULT_CONSENT_TEXT",
     "EMAIL_MAX_LENGTH",
+    "NAME_ENCODED_WORD_MESSAGE",
     "NAME_MAX_LENGTH",
     "ConsentAction",
     "ConsentRecord",
@@ -47,6 +50,7 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "email_digest",
+    "has_encoded_word",
     "new_link_key",
     "normalise_email",
 ]

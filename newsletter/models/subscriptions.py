@@ -91,6 +91,17 @@ class MailingList(index.Indexed, models.Model):
 
 
 LINK_KEY_LENGTH = 16
+NAME_ENCODED_WORD = "=?"
+NAME_ENCODED_WORD_MESSAGE = "A name cannot contain “=?”."
+
+
+def has_encoded_word(name: str) -> bool:
+    """Whether a name holds the start of an RFC 2047 encoded word.
+
+    Mail clients decode "=?utf-8?q?...?=" in headers, so a name with one could
+    put words of a stranger's choosing into a subject or a From line.
+    """
+    return NAME_ENCODED_WORD in name
 
 
 def new_link_key() -> str:

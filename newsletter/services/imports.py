@@ -30,6 +30,7 @@ from ..models import (
     SubscriptionStatus,
     Suppression,
     email_digest,
+    has_encoded_word,
     normalise_email,
 )
 from .subscriptions import Origin, consent_record
@@ -38,7 +39,7 @@ from .subscriptions import Origin, consent_record
 CHUNK = 500
 
 SKIP_INVALID = "not a valid email address"
-SKIP_NAME = "name longer than 150 characters or on several lines"
+SKIP_NAME = "name longer than 150 characters, on several lines, or with “=?”"
 SKIP_REPEATED = "the same address appears earlier in the file"
 SKIP_SUPPRESSED = "suppressed (bounced, complained or erased)"
 SKIP_UNSUBSCRIBED = "unsubscribed from any list before; only they can subscribe again"
@@ -96,7 +97,11 @@ def _row_problem(email: str, name: str) -> str | None:
         validate_email(email)
     except ValidationError:
         return SKIP_INVALID
-    if len(name) > NAME_MAX_LENGTH or has_control_characters(name):
+    if (
+        len(name) > NAME_MAX_LENGTH
+        or has_control_characters(name)
+        or has_encoded_word(name)
+    ):
         return SKIP_NAME
     return None
 

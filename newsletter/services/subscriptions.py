@@ -23,6 +23,7 @@ from home.forms import has_control_characters
 from .. import links
 from ..models import (
     EMAIL_MAX_LENGTH,
+    NAME_ENCODED_WORD_MESSAGE,
     NAME_MAX_LENGTH,
     ConsentAction,
     ConsentRecord,
@@ -34,6 +35,7 @@ from ..models import (
     Suppression,
     SuppressionReason,
     email_digest,
+    has_encoded_word,
     new_link_key,
     normalise_email,
 )
@@ -191,6 +193,8 @@ def _clean_name(name: str) -> str:
     name = name.strip()
     if len(name) > NAME_MAX_LENGTH or has_control_characters(name):
         raise ValidationError("The name must be one line of at most 150 characters.")
+    if has_encoded_word(name):
+        raise ValidationError(NAME_ENCODED_WORD_MESSAGE)
     return name
 
 

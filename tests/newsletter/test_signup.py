@@ -298,6 +298,28 @@ def test_a_form_never_renames_a_known_subscriber(client, home_page, lists, commi
     assert Subscriber.objects.get().name == "Ada"
 
 
+@pytest.mark.parametrize(
+    ("known", "subject"),
+    [(False, "Please confirm"), (True, "already subscribed")],
+    ids=["confirmation", "already-subscribed"],
+)
+def test_mail_a_form_sends_to_any_address_carries_none_of_the_visitors_words(
+    client, home_page, lists, commit, known, subject
+):
+    """Anyone may type anyone's address: what they typed as a name stays out."""
+    if known:
+        person = SubscriberFactory(email="ada@example.com", name="")
+        SubscriptionFactory(subscriber=person, mailing_list=lists[0])
+    with commit():
+        sign_up(client, lists[:1], name="Visit evil.example now")
+    (message,) = mail.outbox
+    assert subject in message.subject
+    body = message.body + "".join(str(part[0]) for part in message.alternatives)
+    assert "evil.example" not in body
+    assert "evil.example" not in message.subject
+    assert "Hello," in message.body
+
+
 def test_repeated_sign_ups_of_one_address_send_few_emails(
     client, home_page, lists, commit, settings
 ):
@@ -325,6 +347,7 @@ def test_repeated_sign_ups_of_one_address_send_few_emails(
         ({"lists": []}, "Choose at least one list."),
         ({"website": "http://spam.example"}, "hidden anti-spam field"),
         ({"source": "footer\r\nX: y"}, "Enter a valid value."),
+        ({"name": "=?utf-8?q?Your_account_is_locked?="}, "cannot contain “=?”"),
     ],
     ids=[
         "invalid-address",
@@ -337,6 +360,7 @@ def test_repeated_sign_ups_of_one_address_send_few_emails(
         "no-list",
         "full-honeypot",
         "forged-source",
+        "encoded-word-in-name",
     ],
 )
 def test_bad_input_gets_a_clear_answer_and_stores_nothing(
