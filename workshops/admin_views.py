@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView
+from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.admin.views.generic import HistoryView, IndexView, InspectView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -14,10 +15,24 @@ from wagtail.admin.widgets.button import Button
 
 from home.exports import export_safe
 
-from . import payments, services
+from . import services
 from .formatting import session_when
 from .models import SessionStatus, Ticket, TicketStatus, WorkshopSession
 from .selectors import with_seats_taken
+
+# Refunds sent after the commit log their result to the ticket's or order's
+# history. Registered here for now; these belong in LOG_ACTIONS in
+# wagtail_hooks.py, after which this hook goes.
+REFUND_LOG_ACTIONS = {
+    "workshops.refund.succeeded": "Refund sent to Stripe",
+    "workshops.refund.failed": "Refund refused by Stripe",
+}
+
+
+@hooks.register("register_log_actions")
+def register_refund_log_actions(actions):
+    for action, label in REFUND_LOG_ACTIONS.items():
+        actions.register_action(action, label, label)
 
 
 class SalesHistoryView(HistoryView):
@@ -50,7 +65,11 @@ class TicketIndexView(IndexView):
 
 
 class TicketInspectView(InspectView):
-    """One attendee's ticket, with the staff actions in its header."""
+    """One attendee's ticket, with the staff actions in its header and its refunds."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return fields if "refunds" in fields else [*fields, "refunds"]
 
     @property
     def header_more_buttons(self):
@@ -93,9 +112,16 @@ class MoveTicketForm(forms.Form):
         label="Move to",
         empty_label=None,
     )
+    confirm_price = forms.BooleanField(
+        required=False,
+        label="Move even though a seat there costs a different price",
+        help_text="No money moves by itself: refund or charge the difference "
+        "separately.",
+    )
 
     def __init__(self, *args, ticket: Ticket, **kwargs):
         super().__init__(*args, **kwargs)
+        self.ticket_type = ticket.order.ticket_type
         field = self.fields["session"]
         # Seats counted in the same query, not once per option.
         field.queryset = (
@@ -103,11 +129,31 @@ class MoveTicketForm(forms.Form):
             .exclude(status__in=[SessionStatus.CANCELLED, SessionStatus.COMPLETED])
             .exclude(pk=ticket.session_id)
             .select_related("workshop")
+            .prefetch_related("workshop__ticket_types")
             .order_by("starts_at")
         )
         field.label_from_instance = lambda session: (
             f"{session.workshop.title}: {session_when(session)}"
-            f" ({session.seats_left} free)"
+            f" ({session.seats_left} free{self.price_note(session)})"
+        )
+
+    def quote(self, session: WorkshopSession) -> services.MoveQuote:
+        return services.ticket_move_quote(
+            ticket_type=self.ticket_type,
+            offered=list(session.workshop.ticket_types.all()),
+            workshop_title=session.workshop.title,
+        )
+
+    def price_note(self, session: WorkshopSession) -> str:
+        """What the move does to the price, beside each session offered."""
+        try:
+            difference = self.quote(session).difference
+        except services.TicketError:
+            return f"; {self.ticket_type.name} not sold there"
+        if not difference:
+            return ""
+        return (
+            f"; ${abs(difference):,.2f} a seat {'more' if difference > 0 else 'less'}"
         )
 
 
@@ -151,12 +197,12 @@ class CancelTicketView(TicketActionView):
             )
         except services.TicketError as error:
             messages.error(self.request, str(error))
-        except payments.PaymentsUnavailable as error:
-            messages.error(
-                self.request, f"Stripe refused the refund; nothing changed. ({error})"
-            )
         else:
-            messages.success(self.request, "The ticket is cancelled and its seat free.")
+            messages.success(
+                self.request,
+                "The ticket is cancelled and its seat free. Any refund goes to "
+                "Stripe in a moment; its result shows under Refunds on this page.",
+            )
         return self.done()
 
 
@@ -168,12 +214,20 @@ class MoveTicketView(TicketActionView):
         return {**super().get_form_kwargs(), "ticket": self.ticket}
 
     def form_valid(self, form):
+        session = form.cleaned_data["session"]
         try:
+            difference = form.quote(session).difference
             services.ticket_move(
                 ticket_id=self.ticket.pk,
-                session_id=form.cleaned_data["session"].pk,
+                session_id=session.pk,
+                confirmed_difference=difference
+                if form.cleaned_data["confirm_price"]
+                else None,
                 user=self.request.user,
             )
+        except services.PriceDifference as error:
+            form.add_error("confirm_price", str(error))
+            return self.form_invalid(form)
         except (services.TicketError, services.SessionBusy) as error:
             form.add_error("session", str(error))
             return self.form_invalid(form)

@@ -29,6 +29,11 @@ class PaymentsUnavailable(Exception):
     """Stripe could not be reached or refused the request."""
 
 
+class PaymentRefused(PaymentsUnavailable):
+    """Stripe answered and said no (a bad request, a card's refusal): retrying the
+    same request will not help."""
+
+
 @dataclass(frozen=True)
 class CheckoutState:
     """What we need to know about a Checkout Session, as Stripe says now."""
@@ -75,8 +80,9 @@ def demo_mode() -> bool:
     return not settings.STRIPE_SECRET_KEY
 
 
-# Short, so a slow Stripe never holds a request (or a row lock in a refund)
-# for long; the client's default is 80 seconds. Retries reuse the idempotency key.
+# Short, so a slow Stripe never holds a request for long (no Stripe call is made
+# with a row lock held; refunds go out from a task); the client's default is 80
+# seconds. Retries reuse the idempotency key.
 STRIPE_TIMEOUT = 10
 
 
@@ -182,6 +188,8 @@ def refund_create(
             },
             {"idempotency_key": idempotency_key},
         )
+    except (stripe.InvalidRequestError, stripe.CardError) as error:
+        raise PaymentRefused(error.user_message or str(error)) from error
     except stripe.StripeError as error:
         raise PaymentsUnavailable(str(error)) from error
     return refund.id

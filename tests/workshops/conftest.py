@@ -26,6 +26,8 @@ def stripe(_stripe_server, settings):
         standin.refunds.clear()
         standin.idempotent.clear()
         standin.fail_next = 0
+        standin.refund_gate = None
+        standin.refund_arrived.clear()
     settings.STRIPE_API_BASE = standin.url
     return standin
 

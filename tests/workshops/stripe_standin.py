@@ -35,6 +35,10 @@ class StripeStandIn:
     refunds: dict[str, dict] = field(default_factory=dict)
     idempotent: dict[str, tuple[int, dict]] = field(default_factory=dict)
     fail_next: int = 0  # answer this many requests with a 500
+    # A slow Stripe for refunds: while set, a refund request waits for the gate
+    # to open, after setting refund_arrived.
+    refund_gate: threading.Event | None = None
+    refund_arrived: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -110,6 +114,8 @@ class StripeStandIn:
                 session["status"] = "expired"
                 return 200, self.render_session(session, {})
         if parts[:2] == ["v1", "refunds"] and method == "POST":
+            if params.get("payment_intent") not in self.intents:
+                return error(400, "No such payment_intent")
             refund_id = f"re_test_{next(self.ids)}"
             self.refunds[refund_id] = {
                 "id": refund_id,
@@ -172,6 +178,10 @@ def start() -> tuple[StripeStandIn, ThreadingHTTPServer]:
             body = self.rfile.read(length).decode() if length else ""
             params = dict(parse_qsl(body or url.query, keep_blank_values=True))
             headers = {key.lower(): value for key, value in self.headers.items()}
+            gate = standin.refund_gate
+            if gate is not None and url.path.startswith("/v1/refunds"):
+                standin.refund_arrived.set()
+                gate.wait(timeout=60)
             with standin.lock:
                 standin.requests.append(
                     Request(self.command, url.path, headers, params)

@@ -7,9 +7,12 @@ from collections import Counter
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
 
+from tests.workshops.checkout import book
 from workshops import services
-from workshops.models import Ticket
+from workshops.models import Order, OrderStatus, Refund, RefundStatus, Ticket
 
 pytestmark = [
     pytest.mark.skipif(
@@ -149,3 +152,43 @@ def test_mixed_sizes_never_exceed_capacity(session, team_pack, seat):
     race(30, buy)
     taken = Ticket.objects.filter(session=session).holding_seats().count()
     assert 16 <= taken <= 20
+
+
+def test_a_slow_stripe_refund_never_keeps_a_buyer_from_a_seat(
+    session, seat, stripe, run_tasks
+):
+    session.capacity = 3
+    session.save()
+    book(Client(), session, seat, quantity=2)
+    late = Order.objects.get()
+    Order.objects.filter(pk=late.pk).update(hold_expires_at=timezone.now())
+    book(Client(), session, seat, quantity=2, buyer_email="b@example.com")
+    stripe.refund_gate = threading.Event()
+    answer: list[str] = []
+    refunded_before_the_buyer_was_answered: list[bool] = []
+
+    def buyer() -> None:
+        try:
+            stripe.refund_arrived.wait(timeout=60)  # Stripe is busy with a refund
+            buy_one_seat(session, seat, 9)
+            answer.append("seat")
+        except services.CheckoutError as error:
+            answer.append(str(error))
+        finally:
+            refunded_before_the_buyer_was_answered.append(bool(stripe.refunds))
+            stripe.refund_gate.set()
+            connection.close()
+
+    thread = threading.Thread(target=buyer)
+    thread.start()
+    # Paid after its seats went: refunded in full, through a slow Stripe.
+    stripe.complete(late.stripe_checkout_session_id)
+    services.order_sync(order=Order.objects.get(pk=late.pk))
+    run_tasks()
+    thread.join()
+    assert answer == ["seat"]
+    assert refunded_before_the_buyer_was_answered == [False]
+    late.refresh_from_db()
+    assert late.status == OrderStatus.REFUNDED
+    assert Refund.objects.get().status == RefundStatus.SUCCEEDED
+    assert len(stripe.refunds) == 1

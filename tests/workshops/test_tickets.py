@@ -1,18 +1,33 @@
 """After the sale: the holder's private page, and what the Sales team can do."""
 
+import io
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core import signing
+from django.core.management import call_command
 from django.utils import timezone
 from icalendar import Calendar
+from wagtail.models import ModelLogEntry
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, streamfield
 
 from tests.workshops.checkout import book
-from tests.workshops.factories import WorkshopSessionFactory
-from workshops import payments, services
-from workshops.models import Order, OrderStatus, PaymentMethod, Ticket, TicketStatus
+from tests.workshops.factories import (
+    TicketTypeFactory,
+    WorkshopPageFactory,
+    WorkshopSessionFactory,
+)
+from workshops import services, tasks
+from workshops.models import (
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    Refund,
+    RefundStatus,
+    Ticket,
+    TicketStatus,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +148,7 @@ def test_staff_cancel_a_ticket_with_a_refund_and_the_seat_is_free(
     session,
     mailoutbox,
     django_capture_on_commit_callbacks,
+    run_tasks,
 ):
     mailoutbox.clear()
     seats_before = session.seats_left
@@ -141,6 +157,8 @@ def test_staff_cancel_a_ticket_with_a_refund_and_the_seat_is_free(
             f"/admin/workshops/tickets/{ticket.pk}/cancel/", {"refund": "on"}
         )
     assert response.status_code == 302
+    assert not stripe.calls("POST", "/v1/refunds")  # not from the request
+    run_tasks()
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.CANCELLED
     assert ticket.refunded_amount == Decimal("350.00")
@@ -154,10 +172,12 @@ def test_staff_cancel_a_ticket_with_a_refund_and_the_seat_is_free(
     assert "$350.00 is on its way back" in mailoutbox[0].body
 
 
-def test_refunds_add_up_to_what_was_paid(stripe, paid_order):
+def test_refunds_add_up_to_what_was_paid(stripe, paid_order, commit, run_tasks):
     Order.objects.filter(pk=paid_order.pk).update(total=Decimal("100.00"))
-    for ticket in paid_order.tickets.all():
-        services.ticket_cancel(ticket_id=ticket.pk, refund=True)
+    with commit():
+        for ticket in paid_order.tickets.all():
+            services.ticket_cancel(ticket_id=ticket.pk, refund=True)
+    run_tasks()
     paid_order.refresh_from_db()
     amounts = [int(r.params["amount"]) for r in stripe.calls("POST", "/v1/refunds")]
     assert sorted(amounts) == [3333, 3333, 3334]
@@ -166,11 +186,13 @@ def test_refunds_add_up_to_what_was_paid(stripe, paid_order):
 
 
 def test_a_seat_cancelled_without_refund_does_not_grow_the_next_refund(
-    stripe, paid_order
+    stripe, paid_order, commit, run_tasks
 ):
     first, second, _ = paid_order.tickets.order_by("pk")
-    services.ticket_cancel(ticket_id=first.pk, refund=False)
-    services.ticket_cancel(ticket_id=second.pk, refund=True)
+    with commit():
+        services.ticket_cancel(ticket_id=first.pk, refund=False)
+        services.ticket_cancel(ticket_id=second.pk, refund=True)
+    run_tasks()
     [refund] = stripe.calls("POST", "/v1/refunds")
     assert refund.params["amount"] == "35000"
 
@@ -188,12 +210,72 @@ def test_a_cancelled_order_is_not_revived_by_a_late_payment_event(
     assert not Ticket.objects.filter(status=TicketStatus.VALID).exists()
 
 
-def test_a_refused_refund_changes_nothing(stripe, ticket):
-    stripe.fail_next = 10
-    with pytest.raises(payments.PaymentsUnavailable):
+def test_an_unreachable_stripe_leaves_the_refund_pending_for_the_next_run(
+    stripe, ticket, commit, run_tasks, sales_client
+):
+    stripe.fail_next = 10  # more than the client's retries
+    with commit():
         services.ticket_cancel(ticket_id=ticket.pk, refund=True)
+    run_tasks()
     ticket.refresh_from_db()
-    assert ticket.status == TicketStatus.VALID
+    assert ticket.status == TicketStatus.CANCELLED  # the seat is free at once
+    refund = Refund.objects.get()
+    assert refund.status == RefundStatus.PENDING
+    assert refund.attempts == 1
+    assert "Stand-in failure" in refund.failure
+    page = sales_client.get(f"/admin/workshops/tickets/inspect/{ticket.pk}/")
+    assert "Pending (to be sent to Stripe)" in page.text
+
+    stripe.fail_next = 0
+    out = io.StringIO()
+    call_command("reconcile_orders", stdout=out)
+    assert "Refunds: 1 sent, 0 refused, 0 still pending" in out.getvalue()
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    keys = {r.headers["idempotency-key"] for r in stripe.calls("POST", "/v1/refunds")}
+    assert keys == {f"refund-ticket-{ticket.pk}"}
+    assert len(stripe.refunds) == 1
+    ticket.refresh_from_db()
+    assert ticket.stripe_refund_id == refund.stripe_refund_id
+    page = sales_client.get(f"/admin/workshops/tickets/inspect/{ticket.pk}/")
+    assert f"$350.00: Refunded ({refund.stripe_refund_id})" in page.text
+    assert ModelLogEntry.objects.filter(
+        action="workshops.refund.succeeded", object_id=str(ticket.pk)
+    ).exists()
+
+
+def test_a_refund_stripe_refuses_is_marked_failed_with_the_reason(
+    stripe, ticket, commit, run_tasks, sales_client
+):
+    Order.objects.filter(pk=ticket.order_id).update(
+        stripe_payment_intent_id="pi_unknown"
+    )
+    with commit():
+        services.ticket_cancel(ticket_id=ticket.pk, refund=True)
+    run_tasks()
+    refund = Refund.objects.get()
+    assert refund.status == RefundStatus.FAILED
+    assert "No such payment_intent" in refund.failure
+    page = sales_client.get(f"/admin/workshops/tickets/inspect/{ticket.pk}/")
+    assert "$350.00: Failed" in page.text
+    assert ModelLogEntry.objects.filter(action="workshops.refund.failed").exists()
+    # Refused is final: neither the task nor reconcile_orders sends it again.
+    services.refund_send(refund_id=refund.pk)
+    call_command("reconcile_orders", stdout=io.StringIO())
+    assert len(stripe.calls("POST", "/v1/refunds")) == 1
+
+
+def test_a_refund_task_run_twice_refunds_once(stripe, ticket, commit, run_tasks):
+    with commit():
+        services.ticket_cancel(ticket_id=ticket.pk, refund=True)
+    refund = Refund.objects.get()
+    tasks.refund_send.call(refund.pk)
+    tasks.refund_send.call(refund.pk)
+    run_tasks()
+    assert len(stripe.calls("POST", "/v1/refunds")) == 1
+    assert len(stripe.refunds) == 1
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
 
 
 def test_staff_move_an_attendee_to_another_session(
@@ -337,3 +419,83 @@ def test_a_cancelled_paid_order_does_not_claim_nothing_was_charged(
     page = client.get(f"/orders/{paid_order.token}/")
     assert "This order has been cancelled" in page.text
     assert "Nothing was charged" not in page.text
+
+
+@pytest.fixture
+def cheaper_workshop(schedule):
+    """Another workshop, selling its own one-seat ticket for $180."""
+    workshop = WorkshopPageFactory(parent=schedule, title="Short Course", price=180)
+    TicketTypeFactory(name="Short seat", price=Decimal("180.00"), workshops=[workshop])
+    return WorkshopSessionFactory(workshop=workshop)
+
+
+def test_a_move_to_a_cheaper_workshop_shows_the_difference_and_waits_for_a_yes(
+    sales_client, ticket, cheaper_workshop, mailoutbox, commit
+):
+    form = sales_client.get(f"/admin/workshops/tickets/{ticket.pk}/move/")
+    assert "Short Course" in form.text and "$170.00 a seat less" in form.text
+    url = f"/admin/workshops/tickets/{ticket.pk}/move/"
+    mailoutbox.clear()
+    with commit():
+        response = sales_client.post(url, {"session": cheaper_workshop.pk})
+    assert response.status_code == 200
+    assert (
+        "A seat of this ticket (Standard seat) cost $350.00; in Short Course it "
+        "costs $180.00 (Short seat), $170.00 less." in response.text
+    )
+    ticket.refresh_from_db()
+    assert ticket.session != cheaper_workshop
+    assert not mailoutbox
+
+    with commit():
+        response = sales_client.post(
+            url, {"session": cheaper_workshop.pk, "confirm_price": "on"}
+        )
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.session == cheaper_workshop
+    [message] = mailoutbox
+    assert message.subject.startswith("Your seat has moved")
+    entry = ModelLogEntry.objects.get(action="workshops.ticket.moved")
+    assert entry.data["price_difference"] == "-170.00"
+
+
+def test_a_move_where_the_ticket_type_is_not_sold_is_refused(
+    sales_client, ticket, schedule
+):
+    other = WorkshopPageFactory(parent=schedule, title="Team Only")
+    TicketTypeFactory(
+        name="Team of five", price=Decimal("900"), seats_per_ticket=5, workshops=[other]
+    )
+    target = WorkshopSessionFactory(workshop=other)
+    url = f"/admin/workshops/tickets/{ticket.pk}/move/"
+    assert "Standard seat not sold there" in sales_client.get(url).text
+    response = sales_client.post(url, {"session": target.pk, "confirm_price": "on"})
+    assert (
+        "Team Only does not sell Standard seat tickets or any like them"
+        in response.text
+    )
+    ticket.refresh_from_db()
+    assert ticket.session != target
+
+
+def test_a_service_move_across_prices_needs_the_difference_confirmed(
+    ticket, cheaper_workshop
+):
+    with pytest.raises(services.PriceDifference):
+        services.ticket_move(ticket_id=ticket.pk, session_id=cheaper_workshop.pk)
+    with pytest.raises(services.PriceDifference):  # a different figure than shown
+        services.ticket_move(
+            ticket_id=ticket.pk,
+            session_id=cheaper_workshop.pk,
+            confirmed_difference=Decimal("-100.00"),
+        )
+    ticket.refresh_from_db()
+    assert ticket.session != cheaper_workshop
+    services.ticket_move(
+        ticket_id=ticket.pk,
+        session_id=cheaper_workshop.pk,
+        confirmed_difference=Decimal("-170.00"),
+    )
+    ticket.refresh_from_db()
+    assert ticket.session == cheaper_workshop

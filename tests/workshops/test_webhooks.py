@@ -271,7 +271,7 @@ def test_an_expired_checkout_frees_the_seats(client, stripe, order):
 
 
 def test_a_payment_after_the_seats_went_elsewhere_is_refunded(
-    client, stripe, order, session, seat, mailoutbox, commit
+    client, stripe, order, session, seat, mailoutbox, commit, run_tasks
 ):
     session.capacity = 2
     session.save()
@@ -282,6 +282,8 @@ def test_a_payment_after_the_seats_went_elsewhere_is_refunded(
     stripe.complete(order.stripe_checkout_session_id)
     with commit():
         client.get(f"/orders/{order.token}/")
+    assert not stripe.calls("POST", "/v1/refunds")  # sent after the commit
+    run_tasks()
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED
     [refund] = stripe.calls("POST", "/v1/refunds")

@@ -198,6 +198,9 @@ class Order(PrivateLink, models.Model):
     def seats(self) -> int:
         return self.quantity * self.ticket_type.seats_per_ticket
 
+    def get_refunds_display(self) -> str:
+        return refunds_display(self.refunds.all())
+
     # Each change of status, named once. The services check that it may happen,
     # under the order's row lock, and log it.
 
@@ -315,11 +318,94 @@ class Ticket(PrivateLink, models.Model):
     def __str__(self) -> str:
         return f"{self.attendee_name} ({self.order.reference})"
 
+    def get_refunds_display(self) -> str:
+        return refunds_display(self.refunds.all())
+
     def cancel(self, *, refunded: Decimal) -> None:
         """The seat is given up, with what of its price was refunded."""
         self.status = TicketStatus.CANCELLED
         self.refunded_amount = refunded
         self.save()
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending (to be sent to Stripe)"
+    SUCCEEDED = "succeeded", "Refunded"
+    FAILED = "failed", "Failed"
+
+
+class Refund(models.Model):
+    """Money to give back through Stripe: recorded with the change, sent after it.
+
+    Stripe is called once the change has committed, with no lock held, so a slow
+    Stripe never keeps a buyer waiting for a seat; the idempotency key makes a
+    second attempt return the first refund.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    ticket = models.ForeignKey(
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+    )
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    payment_intent_id = models.CharField(max_length=255)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    reason = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=20, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    # Why the last attempt did not succeed, as Stripe or the network said.
+    failure = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return (
+            f"${self.amount:,.2f}: {self.get_status_display()}"
+            + (f" ({self.stripe_refund_id})" if self.stripe_refund_id else "")
+            + (f": {self.failure}" if self.failure else "")
+        )
+
+    # Each change of status, named once; refunds_send checks it is still pending.
+
+    def mark_succeeded(self, *, stripe_refund_id: str) -> None:
+        """Stripe accepted it: the money is on its way back."""
+        self.status = RefundStatus.SUCCEEDED
+        self.stripe_refund_id = stripe_refund_id
+        self.failure = ""
+        self.attempts += 1
+        self.save()
+        if self.ticket_id:
+            Ticket.objects.filter(pk=self.ticket_id).update(
+                stripe_refund_id=stripe_refund_id
+            )
+
+    def mark_failed(self, *, reason: str) -> None:
+        """Stripe refused it: staff must settle it another way."""
+        self.status = RefundStatus.FAILED
+        self.failure = reason
+        self.attempts += 1
+        self.save()
+
+    def note_unreachable(self, *, reason: str) -> None:
+        """Stripe could not be reached: still pending, tried again later."""
+        self.failure = reason
+        self.attempts += 1
+        self.save()
+
+
+def refunds_display(refunds) -> str:
+    """Refunds as staff read them on an order's or a ticket's page."""
+    return "; ".join(str(refund) for refund in refunds) or "None"
 
 
 class StripeEvent(models.Model):

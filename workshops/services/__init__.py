@@ -10,7 +10,8 @@ the success page, whichever comes first, fulfil an order exactly once.
 By subject: `seats` (the session lock and the count), `orders` (checkout,
 payment and settling with Stripe), `stripe_events` (the webhook), `tickets`
 (cancel, move, hand on), `refunds` (each seat's share, late payments) and
-`emails` (what buyers and attendees are sent).
+`emails` (what buyers and attendees are sent). Refunds are recorded
+under the change's locks and sent to Stripe after the commit by a task.
 """
 
 from .emails import absolute, order_url, ticket_url
@@ -27,7 +28,13 @@ from .orders import (
     order_sync,
     orders_reconcile,
 )
-from .refunds import CENT, ticket_price
+from .refunds import (
+    CENT,
+    refund_request,
+    refund_send,
+    refunds_retry,
+    ticket_price,
+)
 from .seats import (
     LOCK_ATTEMPTS,
     LOCK_TIMEOUT_MS,
@@ -42,7 +49,15 @@ from .stripe_events import (
     stripe_event_first_time,
     stripe_event_handle,
 )
-from .tickets import TicketError, ticket_cancel, ticket_move, ticket_update_attendee
+from .tickets import (
+    MoveQuote,
+    PriceDifference,
+    TicketError,
+    ticket_cancel,
+    ticket_move,
+    ticket_move_quote,
+    ticket_update_attendee,
+)
 
 __all__ = [
     "CENT",
@@ -51,7 +66,9 @@ __all__ = [
     "LOCK_TIMEOUT_MS",
     "MAX_UNPAID_ORDERS",
     "Attendee",
+    "MoveQuote",
     "CheckoutError",
+    "PriceDifference",
     "SessionBusy",
     "StripeEventDeferred",
     "TicketError",
@@ -67,11 +84,15 @@ __all__ = [
     "order_sync",
     "order_url",
     "orders_reconcile",
+    "refund_request",
+    "refund_send",
+    "refunds_retry",
     "seats_taken",
     "stripe_event_first_time",
     "stripe_event_handle",
     "ticket_cancel",
     "ticket_move",
+    "ticket_move_quote",
     "ticket_price",
     "ticket_update_attendee",
     "ticket_url",

@@ -1,8 +1,9 @@
 """What buyers and attendees are sent: receipts, tickets, with calendar entries."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
 from home.email import Attachment, send_templated_email
@@ -24,6 +25,15 @@ def ticket_url(ticket: Ticket) -> str:
 def order_url(order: Order) -> str:
     """The full address of an order's private page."""
     return absolute(reverse("workshops:order", args=[order.token]))
+
+
+def after_commit(send: Callable[[], object]) -> None:
+    """Render and send once the change has committed, when its locks are let go.
+
+    For emails decided under the session lock every buyer waits for: rendering
+    templates and calendar files there would lengthen each buyer's wait.
+    """
+    transaction.on_commit(send, robust=True)
 
 
 def calendar_attachment(session: WorkshopSession) -> Attachment:

@@ -19,7 +19,7 @@ from ..models import (
     TicketType,
     available_time_zones,
 )
-from .emails import send_confirmation
+from .emails import after_commit, send_confirmation
 from .refunds import order_refund_unseated
 from .seats import (
     CheckoutError,
@@ -235,7 +235,7 @@ def order_fulfil(
             payment_method=payment_method, payment_intent_id=payment_intent_id, now=now
         )
         log(order, "workshops.order.paid", data={"method": payment_method})
-        send_confirmation(order)
+        after_commit(lambda: send_confirmation(order))
     return order
 
 

@@ -1,5 +1,7 @@
 """After the sale: staff cancel or move a ticket; the holder hands it on."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -8,13 +10,20 @@ from wagtail.log_actions import log
 
 from home.email import Attachment, send_templated_email
 
-from .. import payments
 from ..ical import session_cancel_ics
-from ..models import Order, PaymentMethod, SessionStatus, Ticket, TicketStatus
+from ..models import (
+    Order,
+    PaymentMethod,
+    SessionStatus,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    WorkshopSession,
+)
 from ..models.tickets import new_secret
-from .emails import send_ticket
+from .emails import after_commit, send_ticket
 from .orders import Attendee
-from .refunds import ticket_price
+from .refunds import CENT, refund_request, ticket_price
 from .seats import lock_session, seats_taken
 
 
@@ -31,8 +40,10 @@ def ticket_cancel(*, ticket_id: int, refund: bool, user=None) -> Ticket:
             raise TicketError("Only a valid ticket can be cancelled.")
         amount = ticket_price(order, ticket) if refund else Decimal("0")
         if amount and order.payment_method == PaymentMethod.STRIPE:
-            ticket.stripe_refund_id = payments.refund_create(
-                payment_intent_id=order.stripe_payment_intent_id,
+            # Sent to Stripe after the commit, by a task (services.refunds).
+            refund_request(
+                order=order,
+                ticket=ticket,
                 amount=amount,
                 idempotency_key=f"refund-ticket-{ticket.pk}",
                 reason=f"Ticket {ticket.pk} of order {order.reference} cancelled",
@@ -53,46 +64,138 @@ def ticket_cancel(*, ticket_id: int, refund: bool, user=None) -> Ticket:
     return ticket
 
 
-def ticket_move(*, ticket_id: int, session_id: int, user=None) -> Ticket:
-    """Move an attendee to another session, if it has a free seat."""
+@dataclass(frozen=True)
+class MoveQuote:
+    """What one seat costs in the ticket's workshop and in the one it would go to."""
+
+    ticket_type: TicketType
+    target_type: TicketType
+    workshop_title: str
+
+    @property
+    def difference(self) -> Decimal:
+        """Per seat: more (positive) or less (negative) where the ticket would go."""
+        return (
+            self.target_type.price / self.target_type.seats_per_ticket
+            - self.ticket_type.price / self.ticket_type.seats_per_ticket
+        ).quantize(CENT)
+
+    def describe(self) -> str:
+        seat = self.ticket_type.price / self.ticket_type.seats_per_ticket
+        there = self.target_type.price / self.target_type.seats_per_ticket
+        more_or_less = "more" if self.difference > 0 else "less"
+        return (
+            f"A seat of this ticket ({self.ticket_type.name}) cost ${seat:,.2f}; "
+            f"in {self.workshop_title} it costs ${there:,.2f} "
+            f"({self.target_type.name}), ${abs(self.difference):,.2f} {more_or_less}. "
+            "No money moves by itself: refund or charge the difference separately."
+        )
+
+
+class PriceDifference(TicketError):
+    """A move across prices that staff have not confirmed."""
+
+
+def ticket_move_quote(
+    *, ticket_type: TicketType, offered: Sequence[TicketType], workshop_title: str
+) -> MoveQuote:
+    """The target workshop's price for the ticket's kind of seat, or a refusal.
+
+    Its own type if the workshop sells it (the same price); otherwise the
+    cheapest active type there with as many seats per ticket.
+    """
+    if any(other.pk == ticket_type.pk for other in offered):
+        return MoveQuote(ticket_type, ticket_type, workshop_title)
+    alike = sorted(
+        (
+            other
+            for other in offered
+            if other.active and other.seats_per_ticket == ticket_type.seats_per_ticket
+        ),
+        key=lambda other: (other.price, other.pk),
+    )
+    if not alike:
+        raise TicketError(
+            f"{workshop_title} does not sell {ticket_type.name} tickets or any like "
+            "them: cancel and refund this ticket instead."
+        )
+    return MoveQuote(ticket_type, alike[0], workshop_title)
+
+
+def ticket_move(
+    *,
+    ticket_id: int,
+    session_id: int,
+    confirmed_difference: Decimal | None = None,
+    user=None,
+) -> Ticket:
+    """Move an attendee to another session, if it has a free seat.
+
+    A move to a workshop whose seat costs more or less takes
+    `confirmed_difference`: the per-seat difference staff were shown.
+    """
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("order__ticket_type")
+            .get(pk=ticket_id)
+        )
         if ticket.status != TicketStatus.VALID:
             raise TicketError("Only a valid ticket can be moved.")
         if ticket.session_id == session_id:
             raise TicketError("The ticket is already for that session.")
-        session = lock_session(session_id)
-        if session.status in {SessionStatus.CANCELLED, SessionStatus.COMPLETED}:
-            raise TicketError("That session is cancelled or over.")
-        now = timezone.now()
-        if seats_taken(session.pk, now=now) >= session.effective_capacity:
-            raise TicketError("That session has no free seat.")
+        target = WorkshopSession.objects.select_related("workshop").get(pk=session_id)
+        quote = ticket_move_quote(
+            ticket_type=ticket.order.ticket_type,
+            offered=list(target.workshop.ticket_types.all()),
+            workshop_title=target.workshop.title,
+        )
+        if quote.difference and confirmed_difference != quote.difference:
+            raise PriceDifference(quote.describe())
         old_session = ticket.session
-        ticket.session = session
-        ticket.save()
+        _ticket_take_seat(ticket, session_id=session_id)
         log(
             ticket,
             "workshops.ticket.moved",
             user=user,
-            data={"from": old_session.pk, "to": session.pk},
+            data={
+                "from": old_session.pk,
+                "to": session_id,
+                "price_difference": str(quote.difference),
+            },
         )
-        # The old entry is withdrawn from the attendee's calendar (same UID,
-        # METHOD:CANCEL) and the new one added, so they never hold both.
-        send_ticket(
-            ticket,
-            template="workshops/emails/ticket_moved",
-            extra_attachments=[
-                Attachment(
-                    filename=f"cancelled-{old_session.date:%Y-%m-%d}.ics",
-                    content=session_cancel_ics(
-                        old_session, url=old_session.workshop.full_url
-                    ),
-                    mimetype="text/calendar",
-                )
-            ],
-            context={"old_session": old_session},
-        )
+        after_commit(lambda: _send_moved(ticket, old_session))
     return ticket
+
+
+def _ticket_take_seat(ticket: Ticket, *, session_id: int) -> None:
+    """With the target session's lock: a free seat, or a refusal."""
+    session = lock_session(session_id)
+    if session.status in {SessionStatus.CANCELLED, SessionStatus.COMPLETED}:
+        raise TicketError("That session is cancelled or over.")
+    if seats_taken(session.pk, now=timezone.now()) >= session.effective_capacity:
+        raise TicketError("That session has no free seat.")
+    ticket.session = session
+    ticket.save(update_fields=["session", "updated_at"])
+
+
+def _send_moved(ticket: Ticket, old_session: WorkshopSession) -> None:
+    # The old entry is withdrawn from the attendee's calendar (same UID,
+    # METHOD:CANCEL) and the new one added, so they never hold both.
+    send_ticket(
+        ticket,
+        template="workshops/emails/ticket_moved",
+        extra_attachments=[
+            Attachment(
+                filename=f"cancelled-{old_session.date:%Y-%m-%d}.ics",
+                content=session_cancel_ics(
+                    old_session, url=old_session.workshop.full_url
+                ),
+                mimetype="text/calendar",
+            )
+        ],
+        context={"old_session": old_session},
+    )
 
 
 def ticket_update_attendee(*, ticket_id: int, name: str, email: str) -> Ticket:
