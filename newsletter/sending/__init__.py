@@ -7,6 +7,7 @@ over), `providers` (everything provider-specific), `calls` (one provider call),
 """
 
 from .calls import Checkpoint, no_checkpoint
+from .clock import SYSTEM_CLOCK, Clock
 from .ledger import (
     UNTOUCHED,
     Outcome,
@@ -21,6 +22,8 @@ from .providers import Failure, classify, connection_options, describe
 from .worker import Verdict, WorkResult, work
 
 __all__ = [
+    "SYSTEM_CLOCK",
+    "Clock",
     "UNTOUCHED",
     "Checkpoint",
     "Failure",

@@ -5,7 +5,6 @@ SMTP): each recipient's links are written into their own copy of the email.
 """
 
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -14,6 +13,7 @@ from django.core.mail import EmailMessage
 from ..models import Delivery, DeliveryState, IssueSend, SendStatus
 from . import ledger
 from .calls import NOT_SENT, CallReport, Checkpoint, failed_outcome, send_one
+from .clock import SYSTEM_CLOCK, Clock
 from .ledger import UNTOUCHED, Outcome, Recipient
 from .messages import SingleMessages
 from .providers import Failure, reconnect
@@ -28,7 +28,7 @@ class SingleDelivery:
     stops early, giving back what it did not send, when the send stops, the
     task's time is up, or its failures reach `allowed_failures`; before each
     chunk, people who left since the claim are skipped. With `per_second`,
-    messages go out evenly spaced rather than in a burst.
+    messages go out at least 1/per_second apart rather than in a burst.
     """
 
     def __init__(
@@ -44,6 +44,7 @@ class SingleDelivery:
         allowed_failures: int,
         per_second: float = 0.0,
         checkpoint: Checkpoint,
+        clock: Clock = SYSTEM_CLOCK,
     ):
         self.send = send
         self.connection = connection
@@ -55,9 +56,12 @@ class SingleDelivery:
         self.allowed_failures = allowed_failures
         self.per_second = per_second
         self.checkpoint = checkpoint
+        self.clock = clock
         self.report = CallReport()
-        self.started = time.monotonic()
-        self.handed = 0  # messages given to the provider (or the pool) so far
+        # When the next message may go: each waits 1/per_second after the one
+        # before, so no window of time holds more than the rate, even after a
+        # stall (a slow answer is no licence for a burst to catch up).
+        self.next_at = 0.0
         # Set by the first message whose answer pauses the send, so that
         # messages the pool has not started yet are not sent after it.
         self.stop = threading.Event()
@@ -132,15 +136,17 @@ class SingleDelivery:
             self.report.pause_reason
             or self.stop.is_set()
             or self.report.failures >= self.allowed_failures
-            or time.monotonic() > self.deadline
+            or self.clock.monotonic() > self.deadline
         )
 
     def _pace(self) -> None:
-        if self.per_second > 0:
-            wait = self.started + self.handed / self.per_second - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-        self.handed += 1
+        if self.per_second <= 0:
+            return
+        now = self.clock.monotonic()
+        if now < self.next_at:
+            self.clock.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = now + 1 / self.per_second
 
     def _send_in_turn(self, messages: list[EmailMessage], chunk: list[Recipient]):
         """One at a time (SMTP): the batch can stop between any two messages."""

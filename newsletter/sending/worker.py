@@ -7,7 +7,6 @@ next (finish the send, pause it and why, queue another task), and its caller,
 
 import enum
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from ..models import IssueSend, SendMode, SendStatus
 from . import ledger, providers
 from .batch import BatchDelivery
 from .calls import CallReport, Checkpoint, no_checkpoint
+from .clock import SYSTEM_CLOCK, Clock
 from .messages import SingleMessages
 from .single import SingleDelivery
 
@@ -44,10 +44,14 @@ class Verdict:
 
 
 def work(
-    *, send_id: int, seconds: float, checkpoint: Checkpoint = no_checkpoint
+    *,
+    send_id: int,
+    seconds: float,
+    checkpoint: Checkpoint = no_checkpoint,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Verdict:
     """Claim and deliver batches of one send until it is done or time is up."""
-    deadline = time.monotonic() + seconds
+    deadline = clock.monotonic() + seconds
     send = IssueSend.objects.filter(pk=send_id).first()
     if send is None or send.status != SendStatus.SENDING:
         return Verdict(WorkResult.STOPPED)
@@ -61,7 +65,7 @@ def work(
         # An SMTP server that refuses us now: counted like a failed call.
         report = CallReport()
         report.note_failure(providers.classify(error), providers.describe(error))
-        return _after_batch(send_id, report) or Verdict(WorkResult.MORE)
+        return _after_batch(send_id, report, clock) or Verdict(WorkResult.MORE)
     concurrency = settings.NEWSLETTER_SINGLE_CONCURRENCY if threaded else 1
     pool = ThreadPoolExecutor(concurrency) if single and concurrency > 1 else None
     try:
@@ -72,6 +76,7 @@ def work(
             concurrency=concurrency,
             deadline=deadline,
             checkpoint=checkpoint,
+            clock=clock,
         )
     finally:
         if pool is not None:
@@ -87,11 +92,12 @@ def _loop(
     concurrency: int,
     deadline: float,
     checkpoint: Checkpoint,
+    clock: Clock,
 ) -> Verdict:
     profile = providers.profile_for(send.email_backend)
     builder = SingleMessages(send) if send.mode == SendMode.SINGLE else None
     while True:
-        if time.monotonic() > deadline:
+        if clock.monotonic() > deadline:
             return Verdict(WorkResult.MORE)
         status, error_count = (
             IssueSend.objects.filter(pk=send.pk)
@@ -104,7 +110,7 @@ def _loop(
             send_id=send.pk, count=send.batch_size, per_second=profile.max_per_second
         )
         if wait:
-            time.sleep(wait)
+            clock.sleep(wait)
         token, recipients = ledger.claim(send=send, size=send.batch_size)
         checkpoint("claimed")
         if not recipients:
@@ -127,6 +133,7 @@ def _loop(
                 ),
                 per_second=profile.max_per_second,
                 checkpoint=checkpoint,
+                clock=clock,
             ).deliver(recipients)
         else:
             held = ledger.mark_sending(send=send, token=token, recipients=recipients)
@@ -136,12 +143,12 @@ def _loop(
             report = BatchDelivery(
                 send=send, connection=connection, token=token, checkpoint=checkpoint
             ).deliver(held)
-        verdict = _after_batch(send.pk, report)
+        verdict = _after_batch(send.pk, report, clock)
         if verdict is not None:
             return verdict
 
 
-def _after_batch(send_id: int, report: CallReport) -> Verdict | None:
+def _after_batch(send_id: int, report: CallReport, clock: Clock) -> Verdict | None:
     """Count a batch's failures on the send; a verdict to pause past the threshold."""
     now = timezone.now()
     if not report.failures and not report.pause_reason:
@@ -162,13 +169,9 @@ def _after_batch(send_id: int, report: CallReport) -> Verdict | None:
             "not take is lost: they are queued again for when you resume. The "
             f"last error: {report.last_error}",
         )
-    backoff(errors)
+    # A failing provider is asked again gently, not hammered.
+    clock.sleep(min(2 ** min(errors, 5) * 0.1, 5))
     return None
-
-
-def backoff(errors: int) -> None:
-    """A failing provider is asked again gently, not hammered."""
-    time.sleep(min(2 ** min(errors, 5) * 0.1, 5))
 
 
 def open_connection(send: IssueSend, concurrency: int):

@@ -201,6 +201,7 @@ def issue_send_work(
     send_id: int,
     seconds: float,
     checkpoint: sending.Checkpoint = sending.no_checkpoint,
+    clock: sending.Clock = sending.SYSTEM_CLOCK,
 ) -> sending.WorkResult:
     """Run one sending worker for up to `seconds`, then act on its verdict.
 
@@ -211,7 +212,9 @@ def issue_send_work(
     the send and says why, since nothing else would queue the next task.
     """
     try:
-        verdict = sending.work(send_id=send_id, seconds=seconds, checkpoint=checkpoint)
+        verdict = sending.work(
+            send_id=send_id, seconds=seconds, checkpoint=checkpoint, clock=clock
+        )
     except Exception as error:
         logger.exception("Sending worker for send %s stopped", send_id)
         try:

@@ -8,8 +8,6 @@ the outage); `busy` gets one 503 and then goes through. `CALLS` counts the
 calls that reached the "provider".
 """
 
-import time
-
 import requests
 import urllib3
 from anymail.backends.test import EmailBackend as AnymailTestBackend
@@ -60,12 +58,40 @@ class ScriptedBackend(AnymailTestBackend):
         return super().post_to_esp(payload, message)
 
 
+class FakeClock:
+    """A clock that moves only when the worker waits, or the provider stalls."""
+
+    def __init__(self):
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+# The TimedBackend's clock, when each message went out by it, and after which
+# message (counted from 1) the provider takes a second to answer.
+CLOCK = FakeClock()
 SENT_AT: list[float] = []
+STALL_AFTER: int | None = None
+
+
+def start_timing(*, stall_after: int | None = None) -> FakeClock:
+    """A fresh clock for the TimedBackend and the worker to share."""
+    global CLOCK, STALL_AFTER
+    CLOCK, STALL_AFTER = FakeClock(), stall_after
+    SENT_AT.clear()
+    return CLOCK
 
 
 class TimedBackend(LocmemBackend):
-    """Django's in-memory backend, noting when each message went out."""
+    """Django's in-memory backend, noting on CLOCK when each message went out."""
 
     def send_messages(self, messages):
-        SENT_AT.extend(time.monotonic() for _ in messages)
+        for _ in messages:
+            SENT_AT.append(CLOCK.monotonic())
+            if len(SENT_AT) == STALL_AFTER:
+                CLOCK.sleep(1.0)
         return super().send_messages(messages)

@@ -17,10 +17,11 @@ def run(
     send: IssueSend,
     seconds: float = 60,
     checkpoint: sending.Checkpoint = sending.no_checkpoint,
+    clock: sending.Clock = sending.SYSTEM_CLOCK,
 ) -> sending.WorkResult:
     """One worker's run on the send, as the `issue_send_work` task makes it."""
     return services.issue_send_work(
-        send_id=send.pk, seconds=seconds, checkpoint=checkpoint
+        send_id=send.pk, seconds=seconds, checkpoint=checkpoint, clock=clock
     )
 
 
