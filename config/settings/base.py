@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
     "django_tasks_rq",
     "django_rq",
     "anymail",
+    "csp",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -93,6 +95,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.PublicCSPMiddleware",
+    # After WhiteNoise, whose static files are compressed ahead of time; see
+    # config/middleware.py for what is compressed and why (BREACH).
+    "config.middleware.PublicGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -100,7 +106,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "config.middleware.SiteNotFoundMiddleware",
 ]
+# With DEBUG on, a missing page shows the site's own 404 unless this is set.
+DEBUG_TECHNICAL_404 = env_bool("DEBUG_TECHNICAL_404", False)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -186,6 +195,29 @@ STORAGES = {
     },
 }
 
+# Content-Security-Policy (django-csp) for the public site: its own scripts,
+# styles and fonts only; an inline script needs nonce="{{ request.csp_nonce }}".
+# The booking form's answer redirects to Stripe Checkout, and browsers hold a
+# form's redirects to form-action. The Wagtail admin (and page previews, which
+# it serves) keeps its own inline scripts and styles, so it is left out.
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+MEDIA_ORIGINS = [MEDIA_URL] if MEDIA_URL.startswith(("https://", "http://")) else []
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *MEDIA_ORIGINS],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, STRIPE_CHECKOUT_ORIGIN],
+    },
+}
+
 # Email: one helper (home.email.send_templated_email) sends everything through
 # Django's email API, so any anymail provider works. Provider settings come from
 # ANYMAIL_* variables: ANYMAIL_MAILGUN_API_KEY=... becomes ANYMAIL["MAILGUN_API_KEY"].
@@ -231,6 +263,8 @@ RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
 RQ_SHOW_ADMIN_LINK = False
 
 WAGTAIL_SITE_NAME = env("WAGTAIL_SITE_NAME", "Workshops")
+# No editor's email address (hashed) goes to Gravatar on every admin page.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILADMIN_BASE_URL = BASE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
@@ -286,6 +320,9 @@ NEWSLETTER_SIGNUP_RATE_LIMIT = env_int("NEWSLETTER_SIGNUP_RATE_LIMIT", 10)
 NEWSLETTER_SIGNUP_RATE_WINDOW = env_int("NEWSLETTER_SIGNUP_RATE_WINDOW", 60 * 60)
 NEWSLETTER_EMAILS_PER_ADDRESS = env_int("NEWSLETTER_EMAILS_PER_ADDRESS", 3)
 NEWSLETTER_SOFT_BOUNCE_LIMIT = env_int("NEWSLETTER_SOFT_BOUNCE_LIMIT", 3)
+# A CSV import: rows one file may hold, and addresses written per transaction.
+NEWSLETTER_IMPORT_MAX_ROWS = env_int("NEWSLETTER_IMPORT_MAX_ROWS", 100_000)
+NEWSLETTER_IMPORT_CHUNK = env_int("NEWSLETTER_IMPORT_CHUNK", 1_000)
 
 # Sending newsletter issues (newsletter/sending/, docs/sending.md).
 # Empty or unset means the provider's default from newsletter/sending/providers.py:

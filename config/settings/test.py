@@ -18,6 +18,8 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 SERVE_MEDIA = True
+# The machine has no network: the admin would ask wagtail.org for a new release.
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 # Templates that exist only to exercise shared machinery, such as the email helper.
 TEMPLATES[0]["DIRS"].append(BASE_DIR / "tests" / "templates")
 # Tests reach Stripe only through the stand-in (tests/workshops/stripe_standin.py),
