@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connections
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import (
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    expect,
+    sync_playwright,
+)
 
 from home.models import HomePage
 
@@ -71,13 +78,98 @@ def browser_context_options() -> dict:
     return {"locale": "en-US", "timezone_id": "UTC"}
 
 
+# Chromium logs a CSP violation as a console error, but the event says which
+# directive and what was blocked; init scripts run outside the page's policy.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+    console.error(`CSP violation: ${event.violatedDirective} blocked ${
+        event.blockedURI || "inline code"} in ${event.sourceFile || event.documentURI
+        }:${event.lineNumber}`);
+});
+"""
+
+
+class PageProblems:
+    """Console errors, uncaught exceptions and failed requests seen by a page.
+
+    The page a test navigates to may answer 404 or 400 on purpose; every other
+    request (styles, scripts, images, fetches, frames) must succeed.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.seen.append(f"page error: {error}"))
+        page.on("requestfailed", self._request_failed)
+        page.on("response", self._response)
+
+    def clear(self) -> None:
+        """Forget what was seen so far: for a test that makes errors on purpose."""
+        self.seen.clear()
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # "Failed to load resource" repeats what _response reports, with the
+        # address and status, and is also logged for a deliberate 404 page.
+        if message.type == "error" and not message.text.startswith(
+            "Failed to load resource"
+        ):
+            where = message.location.get("url", "")
+            self.seen.append(f"console error: {message.text} ({where})")
+
+    def _request_failed(self, request: Request) -> None:
+        # Aborted: the test moved on before a load finished, or a download.
+        if request.failure != "net::ERR_ABORTED":
+            self.seen.append(
+                f"request failed: {request.method} {request.url}: {request.failure}"
+            )
+
+    def _response(self, response: Response) -> None:
+        request = response.request
+        if response.status < 400:
+            return
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            return
+        self.seen.append(f"{response.status} for {request.method} {response.url}")
+
+
 @pytest.fixture
-def page(browser, browser_context_options, live_server) -> Page:
-    context = browser.new_context(base_url=live_server.url, **browser_context_options)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def new_page(browser, browser_context_options, live_server):
+    """Open a page in a fresh context; any problem it sees fails the test."""
+    problems = PageProblems()
+    contexts = []
+
+    def open_page(**options) -> Page:
+        context = browser.new_context(
+            base_url=live_server.url, **{**browser_context_options, **options}
+        )
+        context.set_default_timeout(15_000)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        context.on("page", problems.watch)
+        contexts.append(context)
+        return context.new_page()
+
+    open_page.problems = problems
+    yield open_page
+    for context in contexts:
+        for page in context.pages:
+            # Let late events (a script's error, a lazy image) arrive.
+            page.wait_for_load_state("load")
+            page.evaluate("0")
+        context.close()
+    if problems.seen:
+        pytest.fail("The browser saw problems:\n" + "\n".join(problems.seen))
+
+
+@pytest.fixture
+def page(new_page) -> Page:
+    return new_page()
+
+
+@pytest.fixture
+def page_problems(new_page) -> PageProblems:
+    return new_page.problems
 
 
 @pytest.fixture
@@ -100,7 +192,9 @@ def sign_in(page: Page, django_user_model, **extra) -> None:
 
 def assert_accessible(page: Page) -> None:
     """Run axe-core on the page as it stands; any violation fails the test."""
-    page.add_script_tag(path=str(AXE))
+    # Evaluated rather than added as a <script>: the site's policy refuses
+    # inline scripts, as it should.
+    page.evaluate(AXE.read_text())
     violations = page.evaluate("async () => (await axe.run(document)).violations")
     summary = [
         {

@@ -39,16 +39,12 @@ def test_a_visitor_sees_each_session_in_their_own_time_zone(page, demo_site):
     expect(local).to_contain_text(re.compile(r"2:30\s?AM GMT\+9"))
 
 
-def test_without_javascript_the_zone_and_offset_are_still_there(
-    browser, live_server, demo_site
-):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    page = context.new_page()
+def test_without_javascript_the_zone_and_offset_are_still_there(new_page, demo_site):
+    page = new_page(java_script_enabled=False)
     page.goto("/schedule/")
     first = page.locator(".session__when").first
     expect(first).to_contain_text(re.compile(r"\(UTC[+−]\d+(:\d\d)?\)"))
     expect(page.locator(".session__local").first).to_be_hidden()
-    context.close()
 
 
 def test_schedule_workshop_and_search_pages_are_accessible(page, demo_site, run_tasks):
