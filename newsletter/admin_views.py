@@ -4,8 +4,9 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views.generic import FormView
@@ -23,7 +24,7 @@ from home.exports import export_safe
 
 from . import selectors, services
 from .forms import ImportForm
-from .models import Subscriber, Suppression
+from .models import ImportStatus, Subscriber, SubscriberImport, Suppression
 from .permissions import may_subscriber
 
 
@@ -184,17 +185,55 @@ class SubscriberImportView(WagtailAdminTemplateMixin, FormView):
         ]
 
     def form_valid(self, form):
-        result = services.subscribers_import(
+        job = services.subscribers_import_start(
             rows=form.cleaned_data["file"],
             mailing_lists=list(form.cleaned_data["mailing_lists"]),
             consent_source=form.cleaned_data["consent_source"],
+            file_name=self.request.FILES["file"].name,
             user=self.request.user,
         )
-        messages.success(
-            self.request,
-            f"Import finished: {result.added} added, {result.updated} updated, "
-            f"{result.skipped_total} skipped.",
-        )
-        return self.render_to_response(
-            self.get_context_data(form=ImportForm(), result=result)
-        )
+        return redirect("newsletter_subscriber:import_detail", job.pk)
+
+
+def _import_job(request: HttpRequest, pk: int) -> SubscriberImport:
+    if not may_subscriber(request.user, "add"):
+        raise PermissionDenied
+    return get_object_or_404(SubscriberImport, pk=pk)
+
+
+def _import_progress(job: SubscriberImport) -> dict:
+    return {
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "percent": job.percent,
+        "done": job.done,
+        "total": job.total,
+        "finished": job.status in (ImportStatus.FINISHED, ImportStatus.FAILED),
+    }
+
+
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One import: a progress bar while it runs, then what it did."""
+    job = _import_job(request, pk)
+    return TemplateResponse(
+        request,
+        "newsletter/admin/import_detail.html",
+        {
+            "page_title": "Import subscribers",
+            "header_icon": "upload",
+            "job": job,
+            "lists": job.mailing_lists.all(),
+            "progress_url": reverse("newsletter_subscriber:import_progress", args=[pk]),
+            "progress_json": json.dumps(_import_progress(job)),
+            "breadcrumbs_items": [
+                {"url": reverse("wagtailadmin_home"), "label": "Home"},
+                {"url": reverse("newsletter_subscriber:list"), "label": "Subscribers"},
+                {"url": "", "label": "Import"},
+            ],
+        },
+    )
+
+
+def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """How far an import has got, for its progress bar to poll."""
+    return JsonResponse(_import_progress(_import_job(request, pk)))

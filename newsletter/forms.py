@@ -4,6 +4,7 @@ import csv
 import io
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
@@ -190,11 +191,7 @@ class PreferencesForm(PublicForm):
 class ImportForm(forms.Form):
     """A CSV file of people who agreed elsewhere, and where they agreed."""
 
-    file = forms.FileField(
-        label="CSV file",
-        help_text="UTF-8, with a header row. Columns: 'email' (required) and "
-        "'name' (optional); other columns are ignored. At most 5 MB.",
-    )
+    file = forms.FileField(label="CSV file")
     mailing_lists = forms.ModelMultipleChoiceField(
         label="Subscribe them to",
         queryset=MailingList.objects.all(),
@@ -213,6 +210,15 @@ class ImportForm(forms.Form):
         "any list, are skipped.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            "UTF-8, with a header row. Columns: 'email' (required) and 'name' "
+            "(optional); other columns are ignored. At most 5 MB and "
+            f"{settings.NEWSLETTER_IMPORT_MAX_ROWS:,} rows; larger files can be "
+            "split and imported one after another."
+        )
+
     def clean_file(self) -> list[dict[str, str]]:
         upload = self.cleaned_data["file"]
         if upload.size > IMPORT_MAX_BYTES:
@@ -221,7 +227,14 @@ class ImportForm(forms.Form):
             text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError("Save the file as UTF-8 and try again.") from None
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            return self._rows(csv.DictReader(io.StringIO(text, newline="")))
+        except csv.Error as error:
+            # A field too long for Python's csv module (its limit is 128 KB),
+            # in the header as anywhere else.
+            raise ValidationError(f"The file is not valid CSV: {error}.") from None
+
+    def _rows(self, reader: csv.DictReader) -> list[dict[str, str]]:
         columns = {
             (name or "").strip().lower(): name for name in reader.fieldnames or []
         }
@@ -229,13 +242,18 @@ class ImportForm(forms.Form):
         if email_column is None:
             raise ValidationError("The first row must name an 'email' column.")
         name_column = columns.get("name")
-        try:
-            return [
+        limit = settings.NEWSLETTER_IMPORT_MAX_ROWS
+        rows = []
+        for row in reader:
+            if len(rows) == limit:
+                raise ValidationError(
+                    f"The file has more than {limit:,} rows; split it up and "
+                    "import the parts one after another."
+                )
+            rows.append(
                 {
                     "email": row.get(email_column) or "",
                     "name": (row.get(name_column) or "") if name_column else "",
                 }
-                for row in reader
-            ]
-        except csv.Error as error:
-            raise ValidationError(f"The file is not valid CSV: {error}.") from None
+            )
+        return rows

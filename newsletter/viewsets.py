@@ -137,6 +137,12 @@ class SubscriberViewSet(SnippetViewSet):
                 admin_views.SubscriberImportView.as_view(),
                 name="import",
             ),
+            path("import/<int:pk>/", admin_views.import_detail, name="import_detail"),
+            path(
+                "import/<int:pk>/progress/",
+                admin_views.import_progress,
+                name="import_progress",
+            ),
             path("data/<int:pk>/", admin_views.subscriber_data_view, name="data"),
         ]
 

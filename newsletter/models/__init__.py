@@ -1,5 +1,6 @@
 """The newsletter's models: who may be mailed, the issues, and what was sent."""
 
+from .imports import ImportStatus, SubscriberImport
 from .issues import NewsletterArchivePage, NewsletterIssuePage
 from .sending import Delivery, DeliveryState, IssueSend, SendMode, SendStatus
 from .subscriptions import (
@@ -35,6 +36,7 @@ __all__ = [
     "ConsentText",
     "Delivery",
     "DeliveryState",
+    "ImportStatus",
     "IssueSend",
     "MailingList",
     "NewsletterArchivePage",
@@ -45,6 +47,7 @@ __all__ = [
     "SendMode",
     "SendStatus",
     "Subscriber",
+    "SubscriberImport",
     "Subscription",
     "SubscriptionStatus",
     "Suppression",

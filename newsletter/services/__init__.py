@@ -4,6 +4,7 @@
   the consent history each one writes.
 - `suppressions`: addresses that get no more mail, and erasure.
 - `imports`: the CSV import, as parse, resolve and write.
+- `import_jobs`: an uploaded CSV imported in the background, a chunk at a time.
 - `sends`: sending an issue to a list, and a test to a member of staff.
 - `tracking`: what a provider's tracking events do.
 
@@ -11,6 +12,11 @@ Callers import from here (`services.subscriber_subscribe`); the modules import
 from one another only in that order, `tracking` last.
 """
 
+from .import_jobs import (
+    subscribers_import_continue,
+    subscribers_import_fail,
+    subscribers_import_start,
+)
 from .imports import (
     SKIP_ALREADY,
     SKIP_INVALID,
@@ -84,6 +90,9 @@ __all__ = [
     "subscriber_unsubscribe",
     "subscriber_update_preferences",
     "subscribers_import",
+    "subscribers_import_continue",
+    "subscribers_import_fail",
+    "subscribers_import_start",
     "suppression_add",
     "suppression_ensure",
     "tracking_event_process",
