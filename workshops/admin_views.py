@@ -7,7 +7,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import FormView
-from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.admin.views.generic import HistoryView, IndexView, InspectView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -19,20 +18,6 @@ from . import services
 from .formatting import session_when
 from .models import SessionStatus, Ticket, TicketStatus, WorkshopSession
 from .selectors import with_seats_taken
-
-# Refunds sent after the commit log their result to the ticket's or order's
-# history. Registered here for now; these belong in LOG_ACTIONS in
-# wagtail_hooks.py, after which this hook goes.
-REFUND_LOG_ACTIONS = {
-    "workshops.refund.succeeded": "Refund sent to Stripe",
-    "workshops.refund.failed": "Refund refused by Stripe",
-}
-
-
-@hooks.register("register_log_actions")
-def register_refund_log_actions(actions):
-    for action, label in REFUND_LOG_ACTIONS.items():
-        actions.register_action(action, label, label)
 
 
 class SalesHistoryView(HistoryView):
@@ -54,6 +39,8 @@ class OrderIndexView(IndexView):
 class TicketIndexView(IndexView):
     """Attendees, each with the staff actions a valid ticket allows."""
 
+    # The menu's word, not the model's ("Tickets"), so both say the same.
+    page_title = "Attendees"
     custom_field_preprocess = export_safe("attendee_name", "attendee_email")
 
     def get_queryset(self):

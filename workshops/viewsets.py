@@ -81,6 +81,7 @@ class OrderViewSet(ModelViewSet):
         "stripe_payment_intent_id",
         "created_at",
         "paid_at",
+        "refunds",
     ]
 
 

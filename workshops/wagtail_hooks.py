@@ -23,6 +23,8 @@ LOG_ACTIONS = {
     "workshops.ticket.cancelled": "Ticket cancelled",
     "workshops.ticket.moved": "Attendee moved to another session",
     "workshops.ticket.attendee_changed": "Attendee details changed",
+    "workshops.refund.succeeded": "Refund sent to Stripe",
+    "workshops.refund.failed": "Refund refused by Stripe",
 }
 
 register_permission_policy(Order, SalesRecordPolicy(Order))

@@ -349,3 +349,14 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Checkouts and ticket hand-overs per client address per hour: enough for a
 # team booking, too few to hold every seat or mail strangers in bulk.
 CHECKOUT_RATE_LIMIT = env_int("CHECKOUT_RATE_LIMIT", 20)
+# Unpaid seats one client address may hold in one session at once (a team's
+# booking fits; a script cannot hold a session), and the largest share of the
+# seats left that one unpaid booking may hold (never fewer than two).
+CHECKOUT_UNPAID_SEATS_PER_CLIENT = env_int("CHECKOUT_UNPAID_SEATS_PER_CLIENT", 10)
+CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT = env_float(
+    "CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT", 0.5
+)
+# PostgreSQL: each wait for a session's lock, and waits before a buyer is told
+# to try again (docs/conventions.md, "Tickets and payments").
+SEAT_LOCK_TIMEOUT_MS = env_int("SEAT_LOCK_TIMEOUT_MS", 3000)
+SEAT_LOCK_ATTEMPTS = env_int("SEAT_LOCK_ATTEMPTS", 4)

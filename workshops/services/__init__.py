@@ -36,8 +36,6 @@ from .refunds import (
     ticket_price,
 )
 from .seats import (
-    LOCK_ATTEMPTS,
-    LOCK_TIMEOUT_MS,
     CheckoutError,
     SessionBusy,
     lock_session,
@@ -62,8 +60,6 @@ from .tickets import (
 __all__ = [
     "CENT",
     "HANDLED_EVENTS",
-    "LOCK_ATTEMPTS",
-    "LOCK_TIMEOUT_MS",
     "MAX_UNPAID_ORDERS",
     "Attendee",
     "MoveQuote",

@@ -17,23 +17,16 @@ from ..models import (
     WorkshopSession,
 )
 
-# Each wait for the lock, and how many waits before a buyer is told to try again.
 # The lock is held for a few short statements (no Stripe call, no email), so a
-# queue of buyers moves quickly; a wait that times out is queued again rather
-# than failing the checkout, and only a lock held far longer than any checkout
-# (a stuck transaction, a database in trouble) ends in SessionBusy.
-LOCK_TIMEOUT_MS = 3000
-LOCK_ATTEMPTS = 4
-
+# queue of buyers moves quickly: a wait that times out (SEAT_LOCK_TIMEOUT_MS) is
+# queued again rather than failing the checkout, and only a lock held far longer
+# than any checkout (SEAT_LOCK_ATTEMPTS waits: a stuck transaction, a database
+# in trouble) ends in SessionBusy.
 
 BOOKABLE = {SessionStatus.SCHEDULED, SessionStatus.TENTATIVE}
-# Unpaid seats one client (address) may hold in one session at once: a team's
-# booking fits; a script cannot hold a session with a few requests.
-UNPAID_SEATS_PER_CLIENT = 10
-# One unpaid booking may hold at most this share of the seats left, and never
-# fewer than MIN_HOLD (two people booking together), so seats stay for others
-# while it is paid.
-UNPAID_SHARE_OF_SEATS_LEFT = 0.5
+# One unpaid booking may hold at most CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT of the
+# seats left, and never fewer than MIN_HOLD (two people booking together), so
+# seats stay for others while it is paid.
 MIN_HOLD = 2
 
 
@@ -48,12 +41,12 @@ class SessionBusy(CheckoutError):
 def lock_session(session_id: int) -> WorkshopSession:
     """Lock a session's row for the rest of the transaction, before counting seats."""
     if connection.vendor == "postgresql":
-        timeout = getattr(settings, "SEAT_LOCK_TIMEOUT_MS", LOCK_TIMEOUT_MS)
+        timeout = settings.SEAT_LOCK_TIMEOUT_MS
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout)}ms"]
             )
-    for _ in range(getattr(settings, "SEAT_LOCK_ATTEMPTS", LOCK_ATTEMPTS) - 1):
+    for _ in range(settings.SEAT_LOCK_ATTEMPTS - 1):
         try:
             # A savepoint per wait: a wait that timed out aborts only itself, and
             # the next one queues again within the same transaction.
@@ -125,9 +118,7 @@ class SeatHold:
                 else f"Only {left} seat{'s' if left != 1 else ''} left in this session."
             )
         self._check_client(by_client)
-        share = getattr(
-            settings, "CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT", UNPAID_SHARE_OF_SEATS_LEFT
-        )
+        share = settings.CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT
         allowed = max(MIN_HOLD, math.ceil(left * share))
         if self.seats > allowed:
             raise CheckoutError(
@@ -154,9 +145,7 @@ class SeatHold:
         return counts["taken"], counts["by_client"] if self.client_key else 0
 
     def _check_client(self, by_client: int) -> None:
-        limit = getattr(
-            settings, "CHECKOUT_UNPAID_SEATS_PER_CLIENT", UNPAID_SEATS_PER_CLIENT
-        )
+        limit = settings.CHECKOUT_UNPAID_SEATS_PER_CLIENT
         if self.client_key and by_client + self.seats > limit:
             raise CheckoutError(
                 f"{by_client} seats of this session are already waiting for payment "
