@@ -172,7 +172,11 @@ def ensure_workshop(
         return existing.specific
     workshop = WorkshopPage(**spec, body=spec_body(spec["slug"]))
     for fields in sessions:
-        workshop.sessions.add(WorkshopSession(**fields))
+        # A private joining link of the fictional company's video-call service.
+        meeting_url = (
+            f"https://meet.tidewell.example/{spec['slug']}-{fields['date']:%Y%m%d}"
+        )
+        workshop.sessions.add(WorkshopSession(meeting_url=meeting_url, **fields))
     schedule.add_child(instance=workshop)
     workshop.save_revision().publish()
     return workshop

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from tests.workshops.checkout import book
-from workshops.models import Order, OrderStatus, PaymentMethod
+from workshops.models import Order, OrderStatus, PaymentMethod, WorkshopSession
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +54,41 @@ def test_a_stripe_key_without_a_webhook_secret_is_refused(settings):
     settings.STRIPE_WEBHOOK_SECRET = ""
     with pytest.raises(SystemCheckError, match="workshops.E002"):
         call_command("check")
+
+
+@pytest.mark.parametrize("meeting_url", ["", "https://meet.example/room-7"])
+def test_the_emails_promise_a_joining_link_only_when_there_is_one(
+    client,
+    demo_checkout,
+    session,
+    seat,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+    meeting_url,
+):
+    session.meeting_url = meeting_url
+    session.save()
+    book(
+        client,
+        session,
+        seat,
+        quantity=2,
+        attendees=[("Ada", "ada@example.com"), ("Grace", "grace@example.com")],
+    )
+    order = Order.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/orders/{order.token}/demo-payment/", {"action": "pay"})
+
+    assert len(mailoutbox) == 2  # Ada's confirmation, Grace's ticket
+    for message in mailoutbox:
+        html = message.alternatives[0][0]
+        promised = "joining link is in the attached calendar entry"
+        assert (promised in message.body) is bool(meeting_url)
+        assert (promised in html) is bool(meeting_url)
+        calendar = message.attachments[0][1]
+        calendar = calendar.decode() if isinstance(calendar, bytes) else calendar
+        assert ("https://meet.example/room-7" in calendar) is bool(meeting_url)
+
+
+def test_demo_sessions_have_a_joining_link(demo_content):
+    assert not WorkshopSession.objects.filter(meeting_url="").exists()

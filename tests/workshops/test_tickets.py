@@ -327,6 +327,13 @@ def test_sales_see_orders_and_attendees_and_export_a_list(sales_client, paid_ord
     assert "Seats sold per upcoming session" in home.text
 
 
+def test_the_attendee_list_is_called_what_the_menu_calls_it(sales_client, paid_order):
+    home = sales_client.get("/admin/").text
+    page = sales_client.get("/admin/workshops/tickets/").text
+    assert '"label": "Attendees"' in home
+    assert "<title>Attendees" in page
+
+
 def test_editors_cannot_see_orders_or_attendees(editor_client, paid_order):
     for url in ("/admin/workshops/orders/", "/admin/workshops/tickets/"):
         response = editor_client.get(url)
