@@ -4,11 +4,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from anymail.exceptions import AnymailRecipientsRefused
-from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from ..models import DeliveryState
 from .ledger import UNTOUCHED, Outcome, Recipient
-from .providers import Failure, classify, describe
+from .providers import Failure, classify, describe, reopen
 
 # anymail's recipient statuses that mean the provider took the message, and
 # those that mean it refused the address.
@@ -154,15 +153,9 @@ def send_one(connection, message, recipient: Recipient, stop=None):
     """Send one message, unless another message of the batch has paused the send."""
     if stop is not None and stop.is_set():
         return NOT_SENT
-    if isinstance(connection, SMTPBackend) and connection.connection is None:
-        # Dropped after an error (`_reconnect`): a failure to connect again
-        # sent nothing, whatever the error.
-        try:
-            connection.open()
-        except Exception as error:
-            failure = classify(error)
-            failure = Failure.RETRY if failure is Failure.UNCERTAIN else failure
-            return {}, failure, describe(error)
+    unopened = reopen(connection)
+    if unopened is not None:
+        return {}, *unopened
     result = call_provider(connection, message, [recipient])
     if stop is not None and result[1] in PAUSING:
         stop.set()

@@ -474,3 +474,20 @@ def reconnect(connection, failure: Failure) -> None:
     except Exception:
         # The next send_messages opens it again, or fails and is counted.
         logger.warning("Could not reconnect to the SMTP server", exc_info=True)
+
+
+def reopen(connection) -> tuple[Failure, str] | None:
+    """Open an SMTP connection `reconnect` dropped; the failure if it cannot be.
+
+    A failure to connect again sent nothing, whatever the error.
+    """
+    if not isinstance(connection, SMTPBackend) or connection.connection is not None:
+        return None
+    try:
+        connection.open()
+    except Exception as error:
+        failure = classify(error)
+        return (Failure.RETRY if failure is Failure.UNCERTAIN else failure), describe(
+            error
+        )
+    return None
