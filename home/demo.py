@@ -333,14 +333,7 @@ CONTENT_PAGES = [
                     "kind of event or community.</p>"
                 ),
             ),
-            (
-                "call_to_action",
-                {
-                    "text": "Write to us about group training",
-                    "url": "mailto:hello@tidewell.example",
-                    "style": "primary",
-                },
-            ),
+            # inquiries/demo.py adds a button to the request form under this page.
         ],
     },
     {

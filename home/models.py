@@ -97,7 +97,13 @@ class ContentPage(BasePage):
     ]
 
     parent_page_types = ["home.HomePage", "home.ContentPage"]
-    subpage_types = ["home.ContentPage"]
+    # String references: home imports no other app. A request form sits under
+    # the page that describes the training ("Group training").
+    subpage_types = [
+        "home.ContentPage",
+        "inquiries.GroupTrainingRequestPage",
+        "inquiries.ContactPage",
+    ]
 
     class Meta:
         verbose_name = "content page"

@@ -59,6 +59,7 @@ BASE_URL = (env("BASE_URL", "http://localhost:8000") or "").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "inquiries",
     "newsletter",
     "workshops",
     "testimonials",

@@ -6,6 +6,7 @@ from wagtail.test.utils import WagtailPageTestCase
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from home.models import ContentPage, HomePage
+from inquiries.models import ContactPage, GroupTrainingRequestPage
 from tests.home.factories import ContentPageFactory, HomePageFactory
 
 
@@ -17,7 +18,10 @@ class TestPageTree(WagtailPageTestCase):
 
     def test_content_pages_nest_under_home_and_each_other(self):
         self.assertAllowedParentPageTypes(ContentPage, {HomePage, ContentPage})
-        self.assertAllowedSubpageTypes(ContentPage, {ContentPage})
+        # A request or contact form may sit under the page about it.
+        self.assertAllowedSubpageTypes(
+            ContentPage, {ContentPage, GroupTrainingRequestPage, ContactPage}
+        )
 
     def test_an_editor_can_create_a_content_page_with_a_stream_body(self):
         home = HomePageFactory(parent=Page.get_first_root_node())

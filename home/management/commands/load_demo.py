@@ -9,7 +9,7 @@ from django.db import transaction
 from home.models import HomePage
 
 # From the ground floor up: each app's demo may point at what the one below made.
-DEMO_APPS = ("home", "testimonials", "workshops", "newsletter")
+DEMO_APPS = ("home", "testimonials", "workshops", "newsletter", "inquiries")
 DEMO_ADMIN = {"username": "admin", "password": "admin", "email": "admin@example.com"}
 
 

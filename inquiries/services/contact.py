@@ -1,0 +1,39 @@
+"""Messages from the contact page: received and annotated."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from wagtail.log_actions import log
+
+from ..models import ContactMessage, InquiryPage
+from .mail import inquiry_notify
+
+
+def contact_message_create(
+    *, name: str, email: str, message: str, page: InquiryPage | None = None
+) -> ContactMessage:
+    """Store a message, tell staff, and acknowledge it to the sender."""
+    with transaction.atomic():
+        contact_message = ContactMessage(name=name, email=email, message=message)
+        contact_message.full_clean()
+        contact_message.save()
+        log(instance=contact_message, action="inquiries.message.received")
+        inquiry_notify(
+            inquiry=contact_message,
+            page=page,
+            template="inquiries/emails/contact",
+            admin_url_name="inquiries_messages:inspect",
+            context={"inquiry": contact_message},
+        )
+    return contact_message
+
+
+def contact_message_update_notes(
+    *, message_id: int, notes: str, user: AbstractBaseUser | None
+) -> ContactMessage:
+    """Replace the staff's notes on a message."""
+    with transaction.atomic():
+        contact_message = ContactMessage.objects.select_for_update().get(pk=message_id)
+        contact_message.notes = notes
+        contact_message.save(update_fields=["notes"])
+        log(instance=contact_message, action="inquiries.notes", user=user)
+    return contact_message
