@@ -15,6 +15,7 @@ from wagtail.admin.views.bulk_action.registry import bulk_action_registry
 from wagtail.log_actions import log
 from wagtail.models import GroupPagePermission
 
+from inquiries.models import ContactMessage, GroupTrainingRequest
 from newsletter import services as newsletter_services
 from newsletter.models import (
     ConsentRecord,
@@ -35,7 +36,8 @@ from workshops.models import Order, Ticket
 SUBSCRIBER = "private-reader@leak.example"
 BUYER = "private-buyer@leak.example"
 ATTENDEE = "private-attendee@leak.example"
-ADDRESSES = (SUBSCRIBER, BUYER, ATTENDEE)
+INQUIRER = "private-inquirer@leak.example"
+ADDRESSES = (SUBSCRIBER, BUYER, ATTENDEE, INQUIRER)
 
 
 @pytest.fixture
@@ -94,7 +96,22 @@ def personal_records(home_page, workshop):
     )
     log(instance=order, action="wagtail.edit")
     log(instance=ticket, action="wagtail.edit")
+    group_training_request = GroupTrainingRequest.objects.create(
+        organisation="Private Org",
+        name="Private Inquirer",
+        email=INQUIRER,
+        months=["2030-01"],
+        time_zones=["Europe/Oslo"],
+        group_size=5,
+    )
+    contact_message = ContactMessage.objects.create(
+        name="Private Inquirer", email=INQUIRER, message="Hello"
+    )
+    log(instance=group_training_request, action="inquiries.request.received")
+    log(instance=contact_message, action="inquiries.message.received")
     return {
+        "group_training_request": group_training_request,
+        "contact_message": contact_message,
         "subscriber": subscriber,
         "consent": ConsentRecord.objects.filter(subscriber=subscriber).first(),
         "send": send,
@@ -125,12 +142,14 @@ def _admin_urls(records) -> set[str]:
     models = ["subscriber", "consentrecord", "delivery", "order", "ticket", "issuesend"]
     pks = {records[key].pk for key in ("subscriber", "order", "ticket", "send")}
     pks |= {records["consent"].pk, records["delivery"].pk, records["issue"].pk}
+    pks |= {records[key].pk for key in ("group_training_request", "contact_message")}
+    models += ["grouptrainingrequest", "contactmessage"]
     candidates = {
         "pk": pks,
         "id": pks,
         "object_id": pks,
         "page_id": {records["issue"].pk},
-        "app_label": {"newsletter", "workshops"},
+        "app_label": {"newsletter", "workshops", "inquiries"},
         "model_name": set(models),
         "action": {"delete", "resend-uncertain", "give-up-uncertain"},
         "action_type": {
@@ -197,6 +216,8 @@ def test_staff_who_may_not_see_people_see_no_address_anywhere_in_the_admin(
             personal_records["ticket"],
             personal_records["consent"],
             personal_records["delivery"],
+            personal_records["group_training_request"],
+            personal_records["contact_message"],
         )
     )
     urls = _admin_urls(personal_records)
@@ -234,6 +255,13 @@ def test_staff_who_may_see_people_still_find_them(
             reverse("workshops_orders:inspect", args=[personal_records["order"].pk])
         ],
         ATTENDEE: ["/admin/workshops/tickets/"],
+        INQUIRER: [
+            reverse(
+                "inquiries_requests:inspect",
+                args=[personal_records["group_training_request"].pk],
+            ),
+            "/admin/inquiries/messages/",
+        ],
     }
     for address, urls in seen.items():
         for url in urls:
