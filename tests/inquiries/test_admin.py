@@ -1,5 +1,7 @@
 """Staff see requests, change their status and notes, export them, see demand."""
 
+from datetime import date
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
@@ -14,7 +16,6 @@ from inquiries.models import (
 from inquiries.panels import RequestDemandPanel
 from inquiries.selectors import open_request_demand
 from inquiries.services import group_training_request_change_status
-from tests.inquiries.conftest import TODAY  # noqa: F401
 
 ADDRESS = "private-requester@leak.example"
 
@@ -163,8 +164,6 @@ def test_filter_search_and_csv_export(client, sales, home_page):
 
 
 def test_the_chart_counts_months_and_zones_of_open_requests_only(home_page):
-    from datetime import date
-
     make_request(months=["2026-06", "2026-07"], time_zones=["Europe/Oslo"])
     make_request(
         months=["2026-06"],

@@ -2,8 +2,8 @@
 
 import pytest
 from django.core import mail
-from wagtail.models import PageLogEntry  # noqa: F401  (log entries exist)
 
+from home.models import SiteSettings
 from inquiries.models import GroupTrainingRequest, RequestStatus
 from tests.inquiries.conftest import valid_request
 
@@ -67,8 +67,6 @@ def test_a_request_is_stored_mailed_to_staff_and_acknowledged(
 def test_without_a_staff_address_the_request_is_still_stored_and_acknowledged(
     client, request_page, commit
 ):
-    from home.models import SiteSettings
-
     SiteSettings.objects.update(contact_email="")
     with commit():
         post(client, request_page, valid_request())
