@@ -31,13 +31,14 @@ from tests.newsletter.factories import (
     NewsletterIssuePageFactory,
 )
 from tests.workshops.factories import TicketTypeFactory, WorkshopSessionFactory
-from workshops.models import Order, Ticket
+from workshops.models import Certificate, Order, Ticket
 
 SUBSCRIBER = "private-reader@leak.example"
 BUYER = "private-buyer@leak.example"
 ATTENDEE = "private-attendee@leak.example"
+CERTIFIED = "private-certified@leak.example"
 INQUIRER = "private-inquirer@leak.example"
-ADDRESSES = (SUBSCRIBER, BUYER, ATTENDEE, INQUIRER)
+ADDRESSES = (SUBSCRIBER, BUYER, ATTENDEE, CERTIFIED, INQUIRER)
 
 
 @pytest.fixture
@@ -96,6 +97,16 @@ def personal_records(home_page, workshop):
     )
     log(instance=order, action="wagtail.edit")
     log(instance=ticket, action="wagtail.edit")
+    certified = Ticket.objects.create(
+        order=order,
+        session=session,
+        attendee_name="Private Certified",
+        attendee_email=CERTIFIED,
+        status="valid",
+        attended=True,
+    )
+    certificate = Certificate.objects.create(ticket=certified, status="requested")
+    log(instance=certificate, action="workshops.certificate.requested")
     group_training_request = GroupTrainingRequest.objects.create(
         organisation="Private Org",
         name="Private Inquirer",
@@ -112,6 +123,8 @@ def personal_records(home_page, workshop):
     return {
         "group_training_request": group_training_request,
         "contact_message": contact_message,
+        "certificate": certificate,
+        "session": session,
         "subscriber": subscriber,
         "consent": ConsentRecord.objects.filter(subscriber=subscriber).first(),
         "send": send,
@@ -139,8 +152,19 @@ def _patterns(resolver: URLResolver, prefix: str = "", namespace: str = ""):
 
 def _admin_urls(records) -> set[str]:
     """Each admin URL, with every plausible filling of its arguments."""
-    models = ["subscriber", "consentrecord", "delivery", "order", "ticket", "issuesend"]
-    pks = {records[key].pk for key in ("subscriber", "order", "ticket", "send")}
+    models = [
+        "subscriber",
+        "consentrecord",
+        "delivery",
+        "order",
+        "ticket",
+        "issuesend",
+        "certificate",
+    ]
+    pks = {
+        records[key].pk
+        for key in ("subscriber", "order", "ticket", "send", "certificate", "session")
+    }
     pks |= {records["consent"].pk, records["delivery"].pk, records["issue"].pk}
     pks |= {records[key].pk for key in ("group_training_request", "contact_message")}
     models += ["grouptrainingrequest", "contactmessage"]
@@ -218,6 +242,7 @@ def test_staff_who_may_not_see_people_see_no_address_anywhere_in_the_admin(
             personal_records["delivery"],
             personal_records["group_training_request"],
             personal_records["contact_message"],
+            personal_records["certificate"],
         )
     )
     urls = _admin_urls(personal_records)
@@ -261,6 +286,13 @@ def test_staff_who_may_see_people_still_find_them(
                 args=[personal_records["group_training_request"].pk],
             ),
             "/admin/inquiries/messages/",
+        ],
+        CERTIFIED: [
+            "/admin/workshops/certificates/",
+            reverse(
+                "workshops_certificate_approve",
+                args=[personal_records["certificate"].pk],
+            ),
         ],
     }
     for address, urls in seen.items():

@@ -3,7 +3,7 @@
 import django_filters
 from wagtail.admin.filters import WagtailFilterSet
 
-from .models import Order, Ticket, WorkshopSession
+from .models import Certificate, Order, Ticket, WorkshopSession
 
 
 def session_filter() -> django_filters.ModelChoiceFilter:
@@ -32,3 +32,17 @@ class TicketFilterSet(WagtailFilterSet):
     class Meta:
         model = Ticket
         fields = ["session", "status"]
+
+
+class CertificateFilterSet(WagtailFilterSet):
+    """Certificates by status (requests to approve) and session."""
+
+    session = django_filters.ModelChoiceFilter(
+        field_name="ticket__session",
+        label="Session",
+        queryset=WorkshopSession.objects.select_related("workshop"),
+    )
+
+    class Meta:
+        model = Certificate
+        fields = ["status", "session"]

@@ -27,3 +27,22 @@ class SeatsPanel(Component):
                 for session in sessions
             ]
         }
+
+
+class EndedSessionsPanel(Component):
+    """Sessions just over, for recording attendance and issuing certificates."""
+
+    name = "ended_sessions"
+    order = 130
+    template_name = "workshops/admin/ended_sessions_panel.html"
+
+    def __init__(self, sessions):
+        self.sessions = sessions
+
+    def get_context_data(self, parent_context=None):
+        return {
+            "sessions": [
+                {"session": session, "when": session_when(session)}
+                for session in self.sessions
+            ]
+        }

@@ -9,6 +9,7 @@ from django.utils import timezone
 from wagtail.models import Page
 
 from .models import (
+    CertificateStatus,
     ScheduleIndexPage,
     SessionStatus,
     Ticket,
@@ -192,3 +193,37 @@ def schedule_months(
 def add_months(day: date, months: int) -> date:
     index = day.month - 1 + months
     return day.replace(year=day.year + index // 12, month=index % 12 + 1, day=1)
+
+
+def session_attendees(session: WorkshopSession) -> list[Ticket]:
+    """A session's valid tickets by name, each with its certificate if it has one."""
+    return list(
+        Ticket.objects.filter(session=session, status=TicketStatus.VALID)
+        .select_related("certificate")
+        .order_by("attendee_name", "pk")
+    )
+
+
+def recently_ended_sessions(
+    *, now: datetime, since: timedelta, limit: int
+) -> QuerySet[WorkshopSession]:
+    """Sessions over within `since`, latest first, with attendance counted."""
+    valid = Q(tickets__status=TicketStatus.VALID)
+    return (
+        WorkshopSession.objects.filter(ends_at__lte=now, ends_at__gt=now - since)
+        .exclude(status=SessionStatus.CANCELLED)
+        .select_related("workshop")
+        .annotate(
+            attendees=Count("tickets", filter=valid),
+            present=Count("tickets", filter=valid & Q(tickets__attended=True)),
+            recorded=Count(
+                "tickets", filter=valid & Q(tickets__attended__isnull=False)
+            ),
+            certified=Count(
+                "tickets",
+                filter=valid & Q(tickets__certificate__status=CertificateStatus.ISSUED),
+            ),
+        )
+        .filter(attendees__gt=0)
+        .order_by("-ends_at")[:limit]
+    )

@@ -27,5 +27,17 @@ urlpatterns = [
         views.ticket_calendar,
         name="ticket_calendar",
     ),
+    path(
+        "tickets/<str:token>/certificate/",
+        views.ticket_certificate_request,
+        name="ticket_certificate_request",
+    ),
+    path(
+        "tickets/<str:token>/certificate.pdf",
+        views.ticket_certificate_pdf,
+        name="ticket_certificate_pdf",
+    ),
+    path("certificates/", views.certificate_lookup, name="certificate_lookup"),
+    path("certificates/<str:code>/", views.certificate_verify, name="certificate"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]

@@ -6,13 +6,15 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from .admin_views import (
+    CertificateIndexView,
+    CertificateInspectView,
     OrderIndexView,
     SalesHistoryView,
     TicketIndexView,
     TicketInspectView,
 )
-from .filters import OrderFilterSet, TicketFilterSet
-from .models import Order, Ticket, TicketType
+from .filters import CertificateFilterSet, OrderFilterSet, TicketFilterSet
+from .models import Certificate, Order, Ticket, TicketType
 
 
 class TicketTypeViewSet(SnippetViewSet):
@@ -128,10 +130,66 @@ class TicketViewSet(ModelViewSet):
     ]
 
 
+class CertificateViewSet(ModelViewSet):
+    """Certificates and requests: approve, revoke, see the PDF; never edited."""
+
+    model = Certificate
+    icon = "doc-full"
+    menu_label = "Certificates"
+    url_prefix = "workshops/certificates"
+    url_namespace = "workshops_certificates"
+    index_view_class = CertificateIndexView
+    inspect_view_class = CertificateInspectView
+    inspect_view_enabled = True
+    history_view_class = SalesHistoryView
+    copy_view_enabled = False
+    form_fields: list[str] = []
+    filterset_class = CertificateFilterSet
+    search_fields = ["code", "ticket__attendee_name", "ticket__attendee_email"]
+    search_backend_name = None
+    list_display = [
+        Column("attendee", label="Attendee", accessor="ticket.attendee_name"),
+        Column("email", label="Email", accessor="ticket.attendee_email"),
+        Column("session", label="Session", accessor="ticket.session"),
+        Column("status", label="Status", accessor="get_status_display"),
+        "code",
+        "requested_at",
+    ]
+    list_export = [
+        "code",
+        "status",
+        "ticket__attendee_name",
+        "ticket__attendee_email",
+        "workshop_title",
+        "session_date",
+        "requested_at",
+        "issued_at",
+        "revoked_at",
+    ]
+    export_headings = {
+        "ticket__attendee_name": "Attendee",
+        "ticket__attendee_email": "Email",
+    }
+    inspect_view_fields = [
+        "code",
+        "status",
+        "ticket",
+        "attendee_name",
+        "workshop_title",
+        "session_date",
+        "duration_minutes",
+        "requested_at",
+        "issued_at",
+        "emailed_at",
+        "revoked_at",
+        "revoked_reason",
+    ]
+
+
 class SalesViewSetGroup(ViewSetGroup):
-    """The admin's Sales menu: orders and attendees."""
+    """The admin's Sales menu: orders, attendees and certificates."""
 
     menu_label = "Sales"
     menu_icon = "tag"
     menu_order = 250
-    items = (OrderViewSet, TicketViewSet)
+    items = (OrderViewSet, TicketViewSet, CertificateViewSet)

@@ -1,17 +1,28 @@
 """What the workshops app adds to the Wagtail admin; each part lives in its module."""
 
+from datetime import timedelta
+
 from django.shortcuts import redirect
 from django.urls import path
+from django.utils import timezone
 from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
-from .admin_views import CancelTicketView, MoveTicketView
-from .models import Order, Ticket
-from .panels import SeatsPanel
+from .admin_views import (
+    ApproveCertificateView,
+    CancelTicketView,
+    CertificatePdfView,
+    MoveTicketView,
+    RevokeCertificateView,
+    SessionAttendanceView,
+    SessionCertificatesIssueView,
+)
+from .models import Certificate, Order, Ticket
+from .panels import EndedSessionsPanel, SeatsPanel
 from .permissions import SalesRecordPolicy
-from .selectors import has_sold_tickets
+from .selectors import has_sold_tickets, recently_ended_sessions
 from .viewsets import SalesViewSetGroup, TicketTypeViewSet
 
 LOG_ACTIONS = {
@@ -25,10 +36,16 @@ LOG_ACTIONS = {
     "workshops.ticket.attendee_changed": "Attendee details changed",
     "workshops.refund.succeeded": "Refund sent to Stripe",
     "workshops.refund.failed": "Refund refused by Stripe",
+    "workshops.ticket.attendance": "Attendance recorded",
+    "workshops.certificate.requested": "Certificate requested",
+    "workshops.certificate.issued": "Certificate issued",
+    "workshops.certificate.emailed": "Certificate emailed",
+    "workshops.certificate.revoked": "Certificate revoked",
 }
 
 register_permission_policy(Order, SalesRecordPolicy(Order))
 register_permission_policy(Ticket, SalesRecordPolicy(Ticket))
+register_permission_policy(Certificate, SalesRecordPolicy(Certificate))
 register_snippet(TicketTypeViewSet)
 
 
@@ -69,6 +86,31 @@ def register_ticket_action_urls():
             MoveTicketView.as_view(),
             name="workshops_ticket_move",
         ),
+        path(
+            "workshops/sessions/<int:pk>/attendance/",
+            SessionAttendanceView.as_view(),
+            name="workshops_session_attendance",
+        ),
+        path(
+            "workshops/sessions/<int:pk>/certificates/",
+            SessionCertificatesIssueView.as_view(),
+            name="workshops_session_certificates",
+        ),
+        path(
+            "workshops/certificates/<int:pk>/approve/",
+            ApproveCertificateView.as_view(),
+            name="workshops_certificate_approve",
+        ),
+        path(
+            "workshops/certificates/<int:pk>/revoke/",
+            RevokeCertificateView.as_view(),
+            name="workshops_certificate_revoke",
+        ),
+        path(
+            "workshops/certificates/<int:pk>/pdf/",
+            CertificatePdfView.as_view(),
+            name="workshops_certificate_pdf",
+        ),
     ]
 
 
@@ -76,3 +118,11 @@ def register_ticket_action_urls():
 def add_seats_panel(request, panels):
     if request.user.has_perm("workshops.view_ticket"):
         panels.append(SeatsPanel())
+    if request.user.has_perm("workshops.change_ticket"):
+        sessions = list(
+            recently_ended_sessions(
+                now=timezone.now(), since=timedelta(days=60), limit=10
+            )
+        )
+        if sessions:
+            panels.append(EndedSessionsPanel(sessions))

@@ -2,10 +2,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from tests.workshops import stripe_standin
 from tests.workshops.factories import TicketTypeFactory, WorkshopSessionFactory
+from workshops.models import SessionStatus
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +57,27 @@ def team_pack(workshop):
         max_per_order=4,
         workshops=[workshop],
     )
+
+
+@pytest.fixture
+def past_session(workshop):
+    """A session that ended a week ago: 10:00-13:30 in New York, 3.5 hours."""
+    return WorkshopSessionFactory(
+        workshop=workshop,
+        date=timezone.localdate() - timedelta(days=7),
+        status=SessionStatus.COMPLETED,
+    )
+
+
+@pytest.fixture
+def sales_user(django_user_model):
+    user = django_user_model.objects.create_user("sasha", "sasha@example.com", "pw")
+    user.groups.add(Group.objects.get(name="Sales"))
+    return user
+
+
+@pytest.fixture
+def editor_user(django_user_model):
+    user = django_user_model.objects.create_user("edith", "edith@example.com", "pw")
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user

@@ -6,8 +6,13 @@ import wagtail_factories
 from django.utils import timezone
 
 from workshops.models import (
+    Order,
+    OrderStatus,
+    PaymentMethod,
     ScheduleIndexPage,
     SessionStatus,
+    Ticket,
+    TicketStatus,
     TicketType,
     WorkshopPage,
     WorkshopSession,
@@ -61,3 +66,31 @@ class TicketTypeFactory(factory.django.DjangoModelFactory):
     def workshops(self, create, extracted, **kwargs):
         if create and extracted:
             self.workshops.set(extracted)
+
+
+def make_paid_ticket(session, name: str, email: str, *, attended=None) -> Ticket:
+    """A paid one-seat order for `session` and its valid ticket, as after checkout."""
+    ticket_type = TicketType.objects.filter(name="Standard seat").first() or (
+        TicketTypeFactory(workshops=[session.workshop])
+    )
+    order = Order.objects.create(
+        session=session,
+        ticket_type=ticket_type,
+        quantity=1,
+        unit_price=ticket_type.price,
+        total=ticket_type.price,
+        buyer_name=name,
+        buyer_email=email,
+        buyer_time_zone="Europe/London",
+        payment_method=PaymentMethod.DEMO,
+        status=OrderStatus.PAID,
+        paid_at=timezone.now(),
+    )
+    return Ticket.objects.create(
+        order=order,
+        session=session,
+        attendee_name=name,
+        attendee_email=email,
+        status=TicketStatus.VALID,
+        attended=attended,
+    )

@@ -1,5 +1,13 @@
-"""Workshop pages and sessions; ticket types, orders and tickets."""
+"""Workshop pages and sessions; ticket types, orders and tickets; certificates."""
 
+from .certificates import (
+    Certificate,
+    CertificateSettings,
+    CertificateStatus,
+    format_code,
+    new_certificate_code,
+    normalise_code,
+)
 from .pages import (
     DEFAULT_TIME_ZONE,
     ScheduleIndexPage,
@@ -24,6 +32,9 @@ from .tickets import (
 )
 
 __all__ = [
+    "Certificate",
+    "CertificateSettings",
+    "CertificateStatus",
     "DEFAULT_TIME_ZONE",
     "Order",
     "OrderStatus",
@@ -39,7 +50,10 @@ __all__ = [
     "WorkshopPage",
     "WorkshopSession",
     "available_time_zones",
+    "format_code",
     "new_calendar_uid",
+    "new_certificate_code",
+    "normalise_code",
     "seat_holding_q",
     "validate_time_zone",
 ]

@@ -353,6 +353,17 @@ class WorkshopSession(models.Model):
     def is_cancelled(self) -> bool:
         return self.status == SessionStatus.CANCELLED
 
+    def has_ended(self, *, now: datetime | None = None) -> bool:
+        """Taught and over: its end has passed and it was not cancelled."""
+        return not self.is_cancelled and self.ends_at <= (now or timezone.now())
+
+    @property
+    def length_minutes(self) -> int:
+        """How long it runs, breaks included: what a certificate counts as hours."""
+        if self.time_to_be_announced:
+            return self.workshop.duration_minutes
+        return int((self.local_end - self.local_start).total_seconds() // 60)
+
     @property
     def is_tentative(self) -> bool:
         return (

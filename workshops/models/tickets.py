@@ -270,6 +270,14 @@ class TicketQuerySet(models.QuerySet):
             status=TicketStatus.RELEASED
         )
 
+    def mark_attended(self) -> int:
+        """Staff saw them at the session."""
+        return self.update(attended=True, updated_at=timezone.now())
+
+    def mark_absent(self) -> int:
+        """Staff did not see them at the session."""
+        return self.update(attended=False, updated_at=timezone.now())
+
 
 def seat_holding_q(*, now: datetime | None = None, prefix: str = "") -> Q:
     """Tickets that occupy a seat; `prefix` reaches them through a relation."""
@@ -306,6 +314,8 @@ class Ticket(PrivateLink, models.Model):
         max_digits=10, decimal_places=2, default=Decimal("0")
     )
     stripe_refund_id = models.CharField(max_length=255, blank=True)
+    # None until staff record the session's attendance.
+    attended = models.BooleanField(null=True, blank=True, default=None)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

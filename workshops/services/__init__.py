@@ -9,11 +9,25 @@ the success page, whichever comes first, fulfil an order exactly once.
 
 By subject: `seats` (the session lock and the count), `orders` (checkout,
 payment and settling with Stripe), `stripe_events` (the webhook), `tickets`
-(cancel, move, hand on), `refunds` (each seat's share, late payments) and
-`emails` (what buyers and attendees are sent). Refunds are recorded
-under the change's locks and sent to Stripe after the commit by a task.
+(cancel, move, hand on), `refunds` (each seat's share, late payments),
+`emails` (what buyers and attendees are sent), `attendance` (who came) and
+`certificates` (requested, issued, emailed by a task, revoked). Refunds are
+recorded under the change's locks and sent to Stripe after the commit by a task.
 """
 
+from .attendance import AttendanceError, AttendanceResult, session_attendance_record
+from .certificates import (
+    CertificateError,
+    certificate_approve,
+    certificate_content,
+    certificate_filename,
+    certificate_refusal,
+    certificate_request,
+    certificate_revoke,
+    certificate_send,
+    certificate_url,
+    session_certificates_issue,
+)
 from .emails import absolute, order_url, ticket_url
 from .orders import (
     MAX_UNPAID_ORDERS,
@@ -58,6 +72,19 @@ from .tickets import (
 )
 
 __all__ = [
+    "AttendanceError",
+    "AttendanceResult",
+    "CertificateError",
+    "certificate_approve",
+    "certificate_content",
+    "certificate_filename",
+    "certificate_refusal",
+    "certificate_request",
+    "certificate_revoke",
+    "certificate_send",
+    "certificate_url",
+    "session_attendance_record",
+    "session_certificates_issue",
     "CENT",
     "HANDLED_EVENTS",
     "MAX_UNPAID_ORDERS",

@@ -1,4 +1,5 @@
 from .calendar import calendar_feed, session_calendar
+from .certificates import certificate_lookup, certificate_verify
 from .checkout import (
     book,
     order_cancelled,
@@ -6,16 +7,25 @@ from .checkout import (
     order_detail,
     stripe_webhook,
 )
-from .tickets import ticket_calendar, ticket_detail
+from .tickets import (
+    ticket_calendar,
+    ticket_certificate_pdf,
+    ticket_certificate_request,
+    ticket_detail,
+)
 
 __all__ = [
     "book",
     "calendar_feed",
+    "certificate_lookup",
+    "certificate_verify",
     "order_cancelled",
     "order_demo_pay",
     "order_detail",
     "session_calendar",
     "stripe_webhook",
     "ticket_calendar",
+    "ticket_certificate_pdf",
+    "ticket_certificate_request",
     "ticket_detail",
 ]

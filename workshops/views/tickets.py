@@ -1,17 +1,21 @@
-"""A ticket holder's private page: see the ticket, add it to a calendar, hand it on."""
+"""A ticket holder's private page: see the ticket, add it to a calendar, hand it
+on, and after the session ask for and download a certificate."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from home import throttle
 
 from .. import services
+from ..certificate_pdf import certificate_pdf
 from ..forms import AttendeeChangeForm
 from ..ical import session_filename, session_ics
-from ..models import Ticket, TicketStatus
+from ..models import Certificate, CertificateStatus, Ticket, TicketStatus
 from .calendar import calendar_response
 
 
@@ -65,9 +69,72 @@ def ticket_detail(request: HttpRequest, token: str) -> HttpResponse:
             "page": ticket.session.workshop,
             "form": form,
             "is_valid": ticket.status == TicketStatus.VALID,
+            **_certificate_context(ticket),
         },
         status=400 if form.is_bound else 200,
     )
+
+
+def _certificate_context(ticket: Ticket) -> dict:
+    """What the page says of a certificate: none is offered before the session."""
+    certificate = Certificate.objects.filter(ticket=ticket).first()
+    ended = ticket.session.has_ended(now=timezone.now())
+    return {
+        "certificate": certificate,
+        "certificate_issued": certificate is not None
+        and certificate.status == CertificateStatus.ISSUED,
+        "show_certificate": ended and ticket.status == TicketStatus.VALID,
+        "certificate_refusal": None
+        if certificate
+        else services.certificate_refusal(ticket, now=timezone.now()),
+    }
+
+
+@require_POST
+def ticket_certificate_request(request: HttpRequest, token: str) -> HttpResponse:
+    """The holder asks for a certificate; a double click gets the same one."""
+    ticket = _ticket_or_404(token)
+    if not throttle.allow_client(
+        request,
+        "certificate-request",
+        limit=settings.CHECKOUT_RATE_LIMIT,
+        window=60 * 60,
+    ):
+        messages.error(request, "Too many requests in the last hour; try again later.")
+        return redirect("workshops:ticket", token=token)
+    try:
+        certificate = services.certificate_request(ticket_id=ticket.pk)
+    except services.CertificateError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            "Your certificate is ready: download it below. We have emailed it too."
+            if certificate.status == CertificateStatus.ISSUED
+            else "Your request is in. Once our team approves it, the certificate "
+            "is emailed to you and can be downloaded here.",
+        )
+    return redirect("workshops:ticket", token=token)
+
+
+@never_cache
+def ticket_certificate_pdf(request: HttpRequest, token: str) -> HttpResponse:
+    """The issued certificate as a PDF, for the holder only."""
+    ticket = _ticket_or_404(token)
+    certificate = Certificate.objects.filter(
+        ticket=ticket, status=CertificateStatus.ISSUED
+    ).first()
+    if certificate is None:
+        raise Http404("This ticket has no issued certificate")
+    response = HttpResponse(
+        certificate_pdf(services.certificate_content(certificate)),
+        content_type="application/pdf",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{services.certificate_filename(certificate)}"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def ticket_calendar(request: HttpRequest, token: str) -> HttpResponse:
