@@ -10,13 +10,7 @@ from django.core.validators import RegexValidator
 
 from home.forms import PublicForm, has_control_characters
 
-from .models import (
-    EMAIL_MAX_LENGTH,
-    NAME_ENCODED_WORD_MESSAGE,
-    NAME_MAX_LENGTH,
-    MailingList,
-    has_encoded_word,
-)
+from .models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, MailingList, name_problem
 from .selectors import public_lists
 
 HONEYPOT_FIELD = "website"
@@ -30,9 +24,9 @@ def validate_one_line(value: str) -> None:
 
 def validate_name(value: str) -> None:
     """A person's name: one line, and nothing a mail client would decode."""
-    validate_one_line(value)
-    if has_encoded_word(value):
-        raise ValidationError(NAME_ENCODED_WORD_MESSAGE)
+    problem = name_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 class ListCheckboxes(forms.CheckboxSelectMultiple):

@@ -4,7 +4,8 @@ A link carries the subscriber's id and link key and, where it matters, the
 lists, signed with Django's signing (salted per purpose, so one kind of link
 never works as another). Confirmation links expire; preference and unsubscribe
 links keep working from any old email until the person signs out of all links,
-which gives them a new link key (`services.subscriber_sign_out_links`).
+which gives them a new link key (`services.subscriber_sign_out_links`); an old
+unsubscribe link still unsubscribes then, and shows nothing else.
 """
 
 from collections.abc import Sequence
@@ -38,17 +39,16 @@ class LinkData:
 
     def subscriber(self) -> Subscriber | None:
         """Whose link it is, while their link key is still the one it carries."""
-        return Subscriber.objects.filter(
-            pk=self.subscriber_id, link_key=self.link_key
-        ).first()
+        subscriber = self.subscriber_any_key()
+        return subscriber if subscriber and self.is_current(subscriber) else None
 
-    def revoked(self) -> bool:
-        """Whether the person still exists but has signed out of this link."""
-        return (
-            Subscriber.objects.filter(pk=self.subscriber_id)
-            .exclude(link_key=self.link_key)
-            .exists()
-        )
+    def subscriber_any_key(self) -> Subscriber | None:
+        """Whose link it is, even if they have signed out of it since."""
+        return Subscriber.objects.filter(pk=self.subscriber_id).first()
+
+    def is_current(self, subscriber: Subscriber) -> bool:
+        """Whether the link carries the person's present link key."""
+        return subscriber.link_key == self.link_key
 
 
 def _dumps(

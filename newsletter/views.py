@@ -218,10 +218,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         link = links.read_unsubscribe_token(token)
     except links.BadLink:
         return _bad_link(request)
-    subscriber = link.subscriber()
-    if subscriber is None and link.revoked():
-        # The person signed out of this link: it changes nothing any more.
-        return _bad_link(request)
+    # An unsubscribe link keeps working after the person signs out of their
+    # links (RFC 8058 and CAN-SPAM expect an opt-out to work for as long as the
+    # mail it came in may be read): it can only stop mail. The page then
+    # offers no link to their preferences, which a stranger could open.
+    subscriber = link.subscriber_any_key()
+    current = subscriber is not None and link.is_current(subscriber)
+    preferences_url = (
+        links.preferences_url(subscriber, absolute=False) if current else None
+    )
     if request.method == "POST":
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
         if subscriber is not None:
@@ -238,11 +243,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "newsletter/unsubscribed.html",
-            {
-                "preferences_url": links.preferences_url(subscriber, absolute=False)
-                if subscriber
-                else None
-            },
+            {"preferences_url": preferences_url, "erased": subscriber is None},
         )
     if subscriber is None:
         return _bad_link(request)
@@ -257,6 +258,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         {
             "lists": lists,
             "action_url": reverse("newsletter:unsubscribe", args=[token]),
-            "preferences_url": links.preferences_url(subscriber, absolute=False),
+            "preferences_url": preferences_url,
         },
     )

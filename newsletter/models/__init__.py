@@ -6,7 +6,6 @@ from .sending import Delivery, DeliveryState, IssueSend, SendMode, SendStatus
 from .subscriptions import (
     DEFAULT_CONSENT_TEXT,
     EMAIL_MAX_LENGTH,
-    NAME_ENCODED_WORD_MESSAGE,
     NAME_MAX_LENGTH,
     ConsentAction,
     ConsentRecord,
@@ -21,7 +20,7 @@ from .subscriptions import (
     Suppression,
     SuppressionReason,
     email_digest,
-    has_encoded_word,
+    name_problem,
     new_link_key,
     normalise_email,
 )
@@ -29,7 +28,6 @@ from .subscriptions import (
 __all__ = [
     "DEFAULT_CONSENT_TEXT",
     "EMAIL_MAX_LENGTH",
-    "NAME_ENCODED_WORD_MESSAGE",
     "NAME_MAX_LENGTH",
     "ConsentAction",
     "ConsentRecord",
@@ -53,7 +51,7 @@ __all__ = [
     "Suppression",
     "SuppressionReason",
     "email_digest",
-    "has_encoded_word",
+    "name_problem",
     "new_link_key",
     "normalise_email",
 ]

@@ -17,6 +17,7 @@ from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField
 from wagtail.search import index
 
+from home.forms import has_control_characters
 from home.models import BasePage
 
 # RFC 5321 caps a path at 256 octets, so an address is at most 254 characters.
@@ -95,13 +96,19 @@ NAME_ENCODED_WORD = "=?"
 NAME_ENCODED_WORD_MESSAGE = "A name cannot contain “=?”."
 
 
-def has_encoded_word(name: str) -> bool:
-    """Whether a name holds the start of an RFC 2047 encoded word.
+def name_problem(name: str) -> str | None:
+    """What is wrong with a person's name, worded for them; None if nothing.
 
-    Mail clients decode "=?utf-8?q?...?=" in headers, so a name with one could
-    put words of a stranger's choosing into a subject or a From line.
+    One line, and no "=?", the start of an RFC 2047 encoded word: mail clients
+    decode "=?utf-8?q?...?=" in headers, so a name with one could put words of
+    a stranger's choosing into a subject or a From line. (The length is each
+    field's own `max_length`, NAME_MAX_LENGTH.)
     """
-    return NAME_ENCODED_WORD in name
+    if has_control_characters(name):
+        return "Use one line, without line breaks or tabs."
+    if NAME_ENCODED_WORD in name:
+        return NAME_ENCODED_WORD_MESSAGE
+    return None
 
 
 def new_link_key() -> str:

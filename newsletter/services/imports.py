@@ -32,7 +32,7 @@ from ..models import (
     SubscriptionStatus,
     Suppression,
     email_digest,
-    has_encoded_word,
+    name_problem,
     normalise_email,
 )
 from .subscriptions import Origin, consent_record
@@ -99,11 +99,7 @@ def _row_problem(email: str, name: str) -> str | None:
         validate_email(email)
     except ValidationError:
         return SKIP_INVALID
-    if (
-        len(name) > NAME_MAX_LENGTH
-        or has_control_characters(name)
-        or has_encoded_word(name)
-    ):
+    if len(name) > NAME_MAX_LENGTH or name_problem(name):
         return SKIP_NAME
     return None
 

@@ -18,12 +18,10 @@ from wagtail.log_actions import log
 
 from home import throttle
 from home.email import send_templated_email
-from home.forms import has_control_characters
 
 from .. import links
 from ..models import (
     EMAIL_MAX_LENGTH,
-    NAME_ENCODED_WORD_MESSAGE,
     NAME_MAX_LENGTH,
     ConsentAction,
     ConsentRecord,
@@ -35,7 +33,7 @@ from ..models import (
     Suppression,
     SuppressionReason,
     email_digest,
-    has_encoded_word,
+    name_problem,
     new_link_key,
     normalise_email,
 )
@@ -191,10 +189,13 @@ def _clean_email(email: str) -> str:
 
 def _clean_name(name: str) -> str:
     name = name.strip()
-    if len(name) > NAME_MAX_LENGTH or has_control_characters(name):
-        raise ValidationError("The name must be one line of at most 150 characters.")
-    if has_encoded_word(name):
-        raise ValidationError(NAME_ENCODED_WORD_MESSAGE)
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            f"Keep the name to {NAME_MAX_LENGTH} characters or fewer."
+        )
+    problem = name_problem(name)
+    if problem:
+        raise ValidationError(problem)
     return name
 
 
@@ -306,11 +307,9 @@ def subscriber_subscribe(
         subscriber, created = _lock_or_create_subscriber(
             email=email, name=name, source=origin.source
         )
-        # A form can be filled in by anyone, so it may name a person but never
-        # rename one; the subscriber can change it on the preferences page.
-        if not created and name and not subscriber.name:
-            subscriber.name = name
-            subscriber.save(update_fields=["name", "updated_at"])
+        # A form can be filled in by anyone, so it names only a person it
+        # creates, never one already known (whose issues would then greet them
+        # with a stranger's words); they set it on the preferences page.
         outcome = _request_subscriptions(
             subscriber=subscriber,
             mailing_lists=mailing_lists,

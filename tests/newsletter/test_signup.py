@@ -291,6 +291,14 @@ def test_someone_who_unsubscribed_must_confirm_a_list_they_never_had(
     assert confirmation.subject == "Please confirm your subscription"
 
 
+def test_a_form_never_names_a_known_subscriber(client, home_page, lists, commit):
+    SubscriberFactory(email="ada@example.com", name="")
+    with commit():
+        sign_up(client, lists, name="Mallory")
+    # Their issues would greet them with a stranger's words.
+    assert Subscriber.objects.get().name == ""
+
+
 def test_a_form_never_renames_a_known_subscriber(client, home_page, lists, commit):
     with commit():
         sign_up(client, lists, name="Ada")
@@ -299,17 +307,23 @@ def test_a_form_never_renames_a_known_subscriber(client, home_page, lists, commi
 
 
 @pytest.mark.parametrize(
-    ("known", "subject"),
-    [(False, "Please confirm"), (True, "already subscribed")],
-    ids=["confirmation", "already-subscribed"],
+    ("case", "subject"),
+    [
+        ("new", "Please confirm"),
+        ("known", "already subscribed"),
+        ("no-double-opt-in", "Welcome"),
+    ],
 )
 def test_mail_a_form_sends_to_any_address_carries_none_of_the_visitors_words(
-    client, home_page, lists, commit, known, subject
+    client, home_page, lists, commit, case, subject
 ):
     """Anyone may type anyone's address: what they typed as a name stays out."""
-    if known:
+    if case == "known":
         person = SubscriberFactory(email="ada@example.com", name="")
         SubscriptionFactory(subscriber=person, mailing_list=lists[0])
+    if case == "no-double-opt-in":
+        lists[0].double_opt_in = False
+        lists[0].save()
     with commit():
         sign_up(client, lists[:1], name="Visit evil.example now")
     (message,) = mail.outbox
