@@ -224,7 +224,6 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "job": job,
             "lists": job.mailing_lists.all(),
             "progress_url": reverse("newsletter_subscriber:import_progress", args=[pk]),
-            "progress_json": json.dumps(_import_progress(job)),
             "breadcrumbs_items": [
                 {"url": reverse("wagtailadmin_home"), "label": "Home"},
                 {"url": reverse("newsletter_subscriber:list"), "label": "Subscribers"},

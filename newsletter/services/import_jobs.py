@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from home.tasks import enqueue_on_commit
+
 from .. import tasks
 from ..models import ImportStatus, MailingList, SubscriberImport
 from .imports import ParsedRows, check_request, log_import, parse, resolve, write
@@ -40,7 +42,7 @@ def subscribers_import_start(
             row_count=len(rows),
         )
         job.mailing_lists.set(mailing_lists)
-        transaction.on_commit(lambda: tasks.subscribers_import_run.enqueue(job.pk))
+        enqueue_on_commit(tasks.subscribers_import_run, job.pk)
     return job
 
 

@@ -19,6 +19,8 @@ from django_tasks import default_task_backend
 from wagtail.log_actions import log
 from wagtail.models import Revision
 
+from home.tasks import enqueue_on_commit
+
 from .. import rendering, sending, tasks
 from ..models import (
     Delivery,
@@ -35,16 +37,9 @@ from ..sending import providers
 logger = logging.getLogger(__name__)
 
 
-def _enqueue_on_commit(task, *args, run_after=None) -> None:
-    def enqueue() -> None:
-        (task.using(run_after=run_after) if run_after else task).enqueue(*args)
-
-    transaction.on_commit(enqueue)
-
-
 def _enqueue_workers(send: IssueSend) -> None:
     for _ in range(max(settings.NEWSLETTER_PARALLEL_TASKS, 1)):
-        _enqueue_on_commit(tasks.issue_send_work, send.pk)
+        enqueue_on_commit(tasks.issue_send_work, send.pk)
 
 
 def backend_can_schedule() -> bool:
@@ -98,7 +93,7 @@ def issue_send_create(
             user=user,
             data={"list": mailing_list.name, "send": send.pk},
         )
-        _enqueue_on_commit(tasks.issue_send_start, send.pk, run_after=scheduled_at)
+        enqueue_on_commit(tasks.issue_send_start, send.pk, run_after=scheduled_at)
     return send
 
 
@@ -114,7 +109,7 @@ def issue_send_start(*, send_id: int) -> bool:
             return False
         if send.scheduled_at > now + datetime.timedelta(seconds=1):
             # Run early (a backend's clock, a resumed worker): try again on time.
-            _enqueue_on_commit(
+            enqueue_on_commit(
                 tasks.issue_send_start, send.pk, run_after=send.scheduled_at
             )
             return False
@@ -372,4 +367,4 @@ def issue_send_test_request(
     *, page_id: int, revision_id: int | None, user_id: int
 ) -> None:
     """Queue a test of the issue as saved, for a member of staff, after the commit."""
-    _enqueue_on_commit(tasks.issue_send_test, page_id, revision_id, user_id)
+    enqueue_on_commit(tasks.issue_send_test, page_id, revision_id, user_id)

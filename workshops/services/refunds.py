@@ -11,6 +11,7 @@ from django.db import transaction
 from wagtail.log_actions import log
 
 from home.email import send_templated_email
+from home.tasks import enqueue_on_commit
 
 from .. import payments, tasks
 from ..models import Order, PaymentMethod, Refund, RefundStatus, Ticket
@@ -51,7 +52,7 @@ def refund_request(
             "reason": reason,
         },
     )
-    transaction.on_commit(lambda: tasks.refund_send.enqueue(refund.pk), robust=True)
+    enqueue_on_commit(tasks.refund_send, refund.pk)
     return refund
 
 
