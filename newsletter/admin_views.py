@@ -4,11 +4,13 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
+from django.views.decorators.http import require_POST
 from django.views.generic import FormView
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import Button, HeaderButton
@@ -223,6 +225,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "header_icon": "upload",
             "job": job,
             "lists": job.mailing_lists.all(),
+            "stalled": job.is_stalled(now=timezone.now()),
             "progress_url": reverse("newsletter_subscriber:import_progress", args=[pk]),
             "breadcrumbs_items": [
                 {"url": reverse("wagtailadmin_home"), "label": "Home"},
@@ -231,6 +234,34 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
         },
     )
+
+
+IMPORT_ACTIONS = {
+    "resume": (
+        services.subscribers_import_resume,
+        "The import is queued again; it carries on where it stopped.",
+    ),
+    "discard": (
+        services.subscribers_import_discard,
+        "The file is discarded; what the import wrote before stays.",
+    ),
+}
+
+
+@require_POST
+def import_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Resume an import that stopped, or discard its file."""
+    job = _import_job(request, pk)
+    if action not in IMPORT_ACTIONS:
+        raise Http404
+    service, done = IMPORT_ACTIONS[action]
+    if service(import_id=job.pk):
+        messages.success(request, done)
+    else:
+        messages.warning(
+            request, "Nothing changed: the import's state did not allow it."
+        )
+    return redirect("newsletter_subscriber:import_detail", job.pk)
 
 
 def import_progress(request: HttpRequest, pk: int) -> JsonResponse:

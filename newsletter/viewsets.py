@@ -143,6 +143,11 @@ class SubscriberViewSet(SnippetViewSet):
                 admin_views.import_progress,
                 name="import_progress",
             ),
+            path(
+                "import/<int:pk>/<slug:action>/",
+                admin_views.import_action,
+                name="import_action",
+            ),
             path("data/<int:pk>/", admin_views.subscriber_data_view, name="data"),
         ]
 

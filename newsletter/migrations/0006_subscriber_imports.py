@@ -30,6 +30,7 @@ class Migration(migrations.Migration):
                 ('skipped', models.JSONField(blank=True, default=dict)),
                 ('error', models.TextField(blank=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('mailing_lists', models.ManyToManyField(related_name='+', to='newsletter.mailinglist')),
             ],

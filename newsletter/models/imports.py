@@ -1,5 +1,7 @@
 """A CSV import as it runs in the background, a chunk of rows at a time."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 
@@ -46,6 +48,9 @@ class SubscriberImport(models.Model):
     skipped = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Moves with every chunk: an import that sits still past the claim lease
+    # has lost its worker, and staff may resume it.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -60,6 +65,13 @@ class SubscriberImport(models.Model):
     @property
     def skipped_reasons(self) -> list[tuple[str, int]]:
         return sorted(self.skipped.items(), key=lambda item: -item[1])
+
+    def is_stalled(self, *, now) -> bool:
+        """Whether an unfinished import has lost its worker (or stopped on an error)."""
+        if self.status == ImportStatus.FAILED:
+            return bool(self.rows)
+        lease = timedelta(seconds=settings.NEWSLETTER_CLAIM_LEASE)
+        return self.status != ImportStatus.FINISHED and self.updated_at < now - lease
 
     @property
     def percent(self) -> int:

@@ -14,7 +14,9 @@ from one another only in that order, `tracking` last.
 
 from .import_jobs import (
     subscribers_import_continue,
+    subscribers_import_discard,
     subscribers_import_fail,
+    subscribers_import_resume,
     subscribers_import_start,
 )
 from .imports import (
@@ -91,7 +93,9 @@ __all__ = [
     "subscriber_update_preferences",
     "subscribers_import",
     "subscribers_import_continue",
+    "subscribers_import_discard",
     "subscribers_import_fail",
+    "subscribers_import_resume",
     "subscribers_import_start",
     "suppression_add",
     "suppression_ensure",

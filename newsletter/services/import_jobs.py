@@ -127,7 +127,36 @@ def _import_finish(*, import_id: int, parsed: ParsedRows) -> bool:
 
 
 def subscribers_import_fail(*, import_id: int, error: str) -> None:
-    """Stop an import that raised, keeping what it wrote and saying why."""
+    """Stop an import that raised, keeping what it wrote and saying why.
+
+    Its rows stay, so staff can resume it once the cause is gone, or discard it.
+    """
     SubscriberImport.objects.filter(pk=import_id).exclude(
         status=ImportStatus.FINISHED
-    ).update(status=ImportStatus.FAILED, error=error[:2000], rows=[])
+    ).update(status=ImportStatus.FAILED, error=error[:2000])
+
+
+def subscribers_import_resume(*, import_id: int) -> bool:
+    """Queue again an import that failed or lost its worker; it carries on."""
+    with transaction.atomic():
+        job = SubscriberImport.objects.select_for_update().filter(pk=import_id).first()
+        if job is None or not job.is_stalled(now=timezone.now()):
+            return False
+        job.status = ImportStatus.QUEUED
+        job.error = ""
+        job.save()
+        enqueue_on_commit(tasks.subscribers_import_run, job.pk)
+    return True
+
+
+def subscribers_import_discard(*, import_id: int) -> bool:
+    """Give up an unfinished import: what it wrote stays, its rows are dropped."""
+    with transaction.atomic():
+        job = SubscriberImport.objects.select_for_update().filter(pk=import_id).first()
+        if job is None or job.status == ImportStatus.FINISHED or not job.rows:
+            return False
+        job.status = ImportStatus.FAILED
+        job.error = job.error or "Discarded by staff before it finished."
+        job.rows = []
+        job.save()
+    return True

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from wagtail.models import ModelLogEntry
 
-from newsletter import tasks
+from newsletter import services, tasks
 from newsletter.models import (
     ConsentAction,
     ConsentRecord,
@@ -238,6 +238,48 @@ def test_a_sign_up_that_lands_during_an_import_is_an_existing_subscriber(lists):
     assert Subscription.objects.filter(
         status=SubscriptionStatus.CONFIRMED
     ).count() == 3 * len(lists)
+
+
+def test_an_import_that_lost_its_worker_or_failed_can_be_resumed_or_discarded(
+    client, staff, lists, settings, drain, django_capture_on_commit_callbacks
+):
+    settings.NEWSLETTER_IMPORT_CHUNK = 100
+    rows = [{"email": f"p{n}@example.com", "name": ""} for n in range(250)]
+    job = subscribers_import_start(
+        rows=rows, mailing_lists=lists, consent_source="Fair"
+    )
+    page = f"{IMPORT_URL}{job.pk}/"
+    subscribers_import_continue(import_id=job.pk, chunks=1)
+
+    # A worker still at it is not offered to be resumed.
+    assert "Resume the import" not in client.get(page).content.decode()
+    assert client.post(f"{page}resume/").status_code == 302
+    assert SubscriberImport.objects.get().status == ImportStatus.RUNNING
+
+    # Its worker died: nothing moves for longer than the claim lease.
+    settings.NEWSLETTER_CLAIM_LEASE = 0
+    assert "Resume the import" in client.get(page).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"{page}resume/")
+    drain()
+    job.refresh_from_db()
+    assert (job.status, job.added, job.rows) == (ImportStatus.FINISHED, 250, [])
+
+    # One that stopped on an error keeps its rows until resumed or discarded.
+    failed = subscribers_import_start(
+        rows=[{"email": "late@example.com", "name": ""}],
+        mailing_lists=lists,
+        consent_source="Fair",
+    )
+    services.subscribers_import_fail(import_id=failed.pk, error="OperationalError")
+    assert (
+        "OperationalError" in client.get(f"{IMPORT_URL}{failed.pk}/").content.decode()
+    )
+    client.post(f"{IMPORT_URL}{failed.pk}/discard/")
+    failed.refresh_from_db()
+    assert (failed.status, failed.rows) == (ImportStatus.FAILED, [])
+    assert not Subscriber.objects.filter(email="late@example.com").exists()
+    assert client.post(f"{IMPORT_URL}{failed.pk}/bogus/").status_code == 404
 
 
 def test_a_consent_source_is_required(client, staff, lists):
