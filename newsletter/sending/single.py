@@ -13,7 +13,7 @@ from django.core.mail import EmailMessage
 from ..models import Delivery, DeliveryState, IssueSend, SendStatus
 from . import ledger
 from .calls import NOT_SENT, CallReport, Checkpoint, failed_outcome, send_one
-from .clock import SYSTEM_CLOCK, Clock
+from .clock import SYSTEM_CLOCK, Clock, Pacer
 from .ledger import UNTOUCHED, Outcome, Recipient
 from .messages import SingleMessages
 from .providers import Failure, reconnect
@@ -54,14 +54,13 @@ class SingleDelivery:
         self.chunk_size = chunk_size
         self.deadline = deadline
         self.allowed_failures = allowed_failures
-        self.per_second = per_second
         self.checkpoint = checkpoint
         self.clock = clock
         self.report = CallReport()
-        # When the next message may go: each waits 1/per_second after the one
-        # before, so no window of time holds more than the rate, even after a
-        # stall (a slow answer is no licence for a burst to catch up).
-        self.next_at = 0.0
+        # Each message waits 1/per_second after the one before, in whichever
+        # thread sends it, so no window of time holds more than the rate,
+        # even after a stall (a slow answer is no licence for a burst).
+        self.pacer = Pacer(per_second, clock)
         # Set by the first message whose answer pauses the send, so that
         # messages the pool has not started yet are not sent after it.
         self.stop = threading.Event()
@@ -82,14 +81,10 @@ class SingleDelivery:
                 # Already done: write it down before deciding on the next chunk.
                 self._settle(chunk, self._send_in_turn(messages, chunk))
                 continue
-            results = []
-            for message, recipient in zip(messages, chunk, strict=True):
-                self._pace()
-                results.append(
-                    self.pool.submit(
-                        send_one, self.connection, message, recipient, self.stop
-                    )
-                )
+            results = [
+                self.pool.submit(self._send_paced, message, recipient)
+                for message, recipient in zip(messages, chunk, strict=True)
+            ]
             if in_flight is not None:
                 self._settle(*in_flight)
             in_flight = (chunk, results)
@@ -139,14 +134,12 @@ class SingleDelivery:
             or self.clock.monotonic() > self.deadline
         )
 
-    def _pace(self) -> None:
-        if self.per_second <= 0:
-            return
-        now = self.clock.monotonic()
-        if now < self.next_at:
-            self.clock.sleep(self.next_at - now)
-            now = self.next_at
-        self.next_at = now + 1 / self.per_second
+    def _send_paced(self, message: EmailMessage, recipient: Recipient):
+        """In a pool thread: wait for this message's moment, then send it."""
+        if self.stop.is_set():
+            return NOT_SENT
+        self.pacer.wait()
+        return send_one(self.connection, message, recipient, self.stop)
 
     def _send_in_turn(self, messages: list[EmailMessage], chunk: list[Recipient]):
         """One at a time (SMTP): the batch can stop between any two messages."""
@@ -163,7 +156,7 @@ class SingleDelivery:
             ):
                 results.append(NOT_SENT)
                 continue
-            self._pace()
+            self.pacer.wait()
             result = send_one(self.connection, message, recipient)
             outcomes, failure, detail = result
             if failure is None:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from newsletter import sending, services
 from newsletter.models import DeliveryState, SendStatus
 from newsletter.sending import Failure, Recipient, calls, classify
+from newsletter.sending.clock import Pacer
 from tests.newsletter import backends
 from tests.newsletter.send_helpers import run, start, states
 from tests.newsletter.smtp_standin import SMTPStandIn
@@ -423,6 +424,41 @@ def test_a_rate_limit_spreads_a_batch_and_never_bursts(
         for last in range(first + 1, len(sent_at)):
             span = sent_at[last] - sent_at[first]
             assert span >= (last - first) / 20 - 1e-9, (first, last, sent_at)
+
+
+def test_threads_sharing_a_pacer_each_wait_for_a_moment_of_their_own():
+    """The pool's threads book moments 1/rate apart, however many ask at once."""
+
+    class StandingClock:
+        """A clock that stands still and notes when each caller would wake."""
+
+        def __init__(self):
+            self.woken: list[float] = []
+
+        def monotonic(self) -> float:
+            return 0.0
+
+        def sleep(self, seconds: float) -> None:
+            self.woken.append(seconds)
+
+    clock = StandingClock()
+    pacer = Pacer(20, clock)
+    barrier = threading.Barrier(8)
+
+    def send() -> None:
+        barrier.wait()
+        pacer.wait()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # One goes at once; the other seven each wait for their own moment.
+    assert sorted(round(moment, 6) for moment in clock.woken) == [
+        round(n / 20, 6) for n in range(1, 8)
+    ]
 
 
 # -- SMTP ---------------------------------------------------------------------------
