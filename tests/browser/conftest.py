@@ -129,9 +129,17 @@ class PageProblems:
         request = response.request
         if response.status < 400:
             return
-        if request.is_navigation_request() and request.frame.parent_frame is None:
+        # A page may answer 404 (a missing page) or 400 (a form with mistakes)
+        # on purpose; a 500 or a 403 never is.
+        top_level = (
+            request.is_navigation_request() and request.frame.parent_frame is None
+        )
+        if top_level and response.status in DELIBERATE_PAGE_STATUSES:
             return
         self.seen.append(f"{response.status} for {request.method} {response.url}")
+
+
+DELIBERATE_PAGE_STATUSES = {400, 404}
 
 
 @pytest.fixture
