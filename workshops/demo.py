@@ -2,24 +2,35 @@
 
 Dates are worked out from today, so the demo always has upcoming sessions: in
 several time zones, one whose time is to be announced, one with two possible
-dates, and one cancelled.
+dates, and one cancelled. One session is three weeks past, with its attendance
+recorded and one certificate issued under a fixed code the README can cite.
 """
 
 import calendar
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import TextIO
 
+from django.urls import reverse
 from django.utils import timezone
+from wagtail.models import Site
 from wagtail.rich_text import RichText
 
 from home.demo import ensure_child_page
 from home.models import HomePage
 from testimonials.models import Testimonial
 
+from . import services
 from .models import (
+    Certificate,
+    CertificateSettings,
+    Order,
+    OrderStatus,
+    PaymentMethod,
     ScheduleIndexPage,
     SessionStatus,
+    Ticket,
+    TicketStatus,
     TicketType,
     WorkshopPage,
     WorkshopSession,
@@ -65,6 +76,112 @@ def load(*, stdout: TextIO) -> None:
         f"Schedule with {WorkshopSession.objects.count()} sessions ready "
         f"({responding.title}).\n"
     )
+    ensure_completed_session(responding, today=today, stdout=stdout)
+
+
+# Fictional people; the first is the one whose certificate is issued.
+PAST_ATTENDEES = [
+    ("Zoë Nguyễn", "zoe.nguyen@example.com", True),
+    ("Łukasz Wójcik", "lukasz.wojcik@example.com", True),
+    ("Aroha Te Rangi", "aroha.terangi@example.com", True),
+    ("Søren Ødegaard", "soren.odegaard@example.com", False),
+]
+PAST_SESSION_UID = "demo-completed-session@tidewell.example"
+# Fixed so the README can name its verification page; real codes are random.
+DEMO_CERTIFICATE_CODE = "DEMX-CERT-TDWX-ZNGY-8KQP"
+
+
+def ensure_completed_session(
+    workshop: WorkshopPage, *, today: date, stdout: TextIO
+) -> None:
+    """A session three weeks past, attendance recorded, one certificate issued."""
+    session = WorkshopSession.objects.filter(calendar_uid=PAST_SESSION_UID).first()
+    if session is None:
+        session = WorkshopSession(
+            calendar_uid=PAST_SESSION_UID,
+            date=today - timedelta(days=21),
+            start_time=time(10),
+            end_time=time(13, 30),
+            time_zone="Europe/London",
+            audience_label="UK and Europe",
+            status=SessionStatus.COMPLETED,
+            meeting_url=f"https://meet.tidewell.example/{workshop.slug}-past",
+        )
+        # Through a revision, so the page's next edit keeps the session.
+        workshop.sessions.add(session)
+        workshop.save_revision().publish()
+        session = WorkshopSession.objects.get(calendar_uid=PAST_SESSION_UID)
+        seat = TicketType.objects.get(name=STANDARD_SEAT["name"])
+        for name, email, _ in PAST_ATTENDEES:
+            order = Order.objects.create(
+                session=session,
+                ticket_type=seat,
+                quantity=1,
+                unit_price=seat.price,
+                total=seat.price,
+                buyer_name=name,
+                buyer_email=email,
+                buyer_time_zone="Europe/London",
+                payment_method=PaymentMethod.DEMO,
+                status=OrderStatus.PAID,
+                paid_at=timezone.now() - timedelta(days=40),
+            )
+            Ticket.objects.create(
+                order=order,
+                session=session,
+                attendee_name=name,
+                attendee_email=email,
+                status=TicketStatus.VALID,
+            )
+        services.session_attendance_record(
+            session_id=session.pk,
+            attended_ticket_ids=Ticket.objects.filter(
+                session=session,
+                attendee_email__in=[email for _, email, came in PAST_ATTENDEES if came],
+            ).values_list("pk", flat=True),
+        )
+        _issue_demo_certificate(session)
+    _report_certificate(session, stdout=stdout)
+
+
+def _issue_demo_certificate(session: WorkshopSession) -> None:
+    ticket = Ticket.objects.get(session=session, attendee_email=PAST_ATTENDEES[0][1])
+    certificate = Certificate.objects.create(ticket=ticket, code=DEMO_CERTIFICATE_CODE)
+    # The model's own transition, not the service: the demo emails nobody.
+    certificate.issue(
+        attendee_name=ticket.attendee_name,
+        workshop_title=session.workshop.title,
+        session_date=session.date,
+        duration_minutes=session.length_minutes,
+        now=timezone.now(),
+    )
+    certificate.mark_emailed(now=timezone.now())
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is not None:
+        wording = CertificateSettings.for_site(site)
+        if not wording.signatory_name:
+            wording.signatory_name = "Maren Okafor"
+            wording.signatory_title = "Lead trainer, Tidewell Training"
+            wording.save()
+
+
+def _report_certificate(session: WorkshopSession, *, stdout: TextIO) -> None:
+    certificate = Certificate.objects.filter(code=DEMO_CERTIFICATE_CODE).first()
+    if certificate is None:
+        return
+    stdout.write(
+        f"A past session with attendance recorded; a certificate to verify at "
+        f"{services.certificate_url(certificate)}\n"
+    )
+    requester = Ticket.objects.filter(
+        session=session, attendee_email=PAST_ATTENDEES[1][1]
+    ).first()
+    if requester is not None:
+        stdout.write(
+            f"{requester.attendee_name} may request one at "
+            f"{services.absolute(reverse('workshops:ticket', args=[requester.token]))}"
+            "\n"
+        )
 
 
 def workshop_months(today: date) -> list[date]:
