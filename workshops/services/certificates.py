@@ -11,6 +11,7 @@ from wagtail.models import Site
 
 from home.email import Attachment, send_templated_email
 from home.models import SiteSettings
+from home.tasks import enqueue_on_commit
 
 from .. import tasks
 from ..certificate_pdf import CertificateContent, certificate_pdf
@@ -243,9 +244,7 @@ def _issue(certificate: Certificate, ticket: Ticket, *, user) -> None:
         now=timezone.now(),
     )
     log(certificate, "workshops.certificate.issued", user=user)
-    transaction.on_commit(
-        lambda: tasks.certificate_send.enqueue(certificate.pk), robust=True
-    )
+    enqueue_on_commit(tasks.certificate_send, certificate.pk)
 
 
 def _site() -> Site | None:
