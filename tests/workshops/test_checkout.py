@@ -248,8 +248,8 @@ def test_one_unpaid_booking_takes_at_most_half_the_seats_left(
     )
     assert response.status_code == 400
     assert (
-        "Only 10 seats are left, and one booking can hold at most 5 of them"
-        in response.text
+        "Only 10 seats are left, and one booking can hold at most 5 seats while "
+        "it is paid for" in response.text
     )
     assert Order.objects.count() == 1
     response = client.post(
@@ -260,6 +260,30 @@ def test_one_unpaid_booking_takes_at_most_half_the_seats_left(
     assert response.status_code == 302
     session.refresh_from_db()
     assert session.seats_left == 5  # two requests no longer sell out a session
+
+
+def test_the_share_of_seats_left_is_counted_in_whole_tickets(
+    client, stripe, session, team_pack, seat
+):
+    session.capacity = 8
+    session.save()
+    # Half of 8 is 4 seats, less than one team ticket: a whole ticket may
+    # still be held, as long as its seats are free.
+    response = book(client, session, team_pack, quantity=1)
+    assert response.status_code == 302
+    assert Order.objects.get().seats == 5
+
+
+def test_a_free_booking_is_not_bounded_like_an_unpaid_hold(client, session, seat):
+    seat.price = 0
+    seat.save()
+    session.capacity = 12
+    session.save()
+    # Confirmed at once: nothing waits for a payment, so the bound on what one
+    # unpaid booking may hold (6 of 12) is not for it.
+    response = book(client, session, seat, quantity=10)
+    assert response.status_code == 302
+    assert Order.objects.get().status == OrderStatus.PAID
 
 
 def test_paid_seats_do_not_count_against_the_connection(

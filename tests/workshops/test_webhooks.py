@@ -339,6 +339,24 @@ def test_returning_to_payment_holds_the_same_seats_again(client, stripe, order):
     ]
     assert Ticket.objects.holding_seats().count() == 2
 
+    # A second press (a double click, a reload) makes no third order.
+    again_response = client.post(
+        f"/orders/{order.token}/cancelled/", {"action": "resume"}
+    )
+    assert again_response["Location"] == f"/orders/{again.token}/"
+    assert Order.objects.count() == 2
+    assert Ticket.objects.holding_seats().count() == 2
+
+
+def test_only_an_order_left_unpaid_can_be_paid_again(client, stripe, order):
+    stripe.complete(order.stripe_checkout_session_id)
+    client.get(f"/orders/{order.token}/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    response = client.post(f"/orders/{order.token}/cancelled/", {"action": "resume"})
+    assert response.status_code == 302
+    assert Order.objects.count() == 1
+
 
 def test_a_payment_that_beat_the_cancel_is_seated_if_the_seats_are_free(
     client, stripe, order, mailoutbox, commit

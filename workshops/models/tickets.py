@@ -169,6 +169,16 @@ class Order(PrivateLink, models.Model):
     # A keyed hash of the address the order came from (never the address): how
     # unpaid seats are bounded per client while they wait for payment.
     client_key = models.CharField(max_length=64, blank=True, editable=False)
+    # The order a buyer who left Checkout made again from this one ("Return to
+    # payment"): a second press finds it rather than holding the seats twice.
+    rebooked_as = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="rebooked_from",
+    )
     payment_method = models.CharField(
         max_length=10, choices=PaymentMethod.choices, default=PaymentMethod.STRIPE
     )

@@ -69,7 +69,14 @@ def order_create(
     if len(attendees) != seats:
         raise CheckoutError(f"Give a name and email address for all {seats} seats.")
     _check_unpaid_orders(buyer_email=buyer_email, now=now)
-    hold = SeatHold(seats=seats, client_key=client_key(client), now=now)
+    hold = SeatHold(
+        seats=seats,
+        client_key=client_key(client),
+        now=now,
+        seats_per_ticket=ticket_type.seats_per_ticket,
+        # A free booking is confirmed at once: nothing is held unpaid.
+        unpaid=_payment_method(ticket_type) != PaymentMethod.FREE,
+    )
     # Everything that can be worked out before the lock is, so the lock covers a
     # count and the inserts (docs/conventions.md, "Tickets and payments").
     order = Order(
@@ -288,25 +295,43 @@ def order_abandon(*, order: Order) -> Order:
             logger.warning("Could not close the Checkout Session of %s", order)
             return order
         if not state.expired:
-            return order_sync(order=order, state=state)
+            try:
+                return order_sync(order=order, state=state)
+            except SessionBusy:
+                # The payment that beat the close waits for a busy session;
+                # the order's page, the webhook or reconcile_orders seats it.
+                logger.warning("Session busy while settling %s", order)
     return order
 
 
-def order_rebook(*, order: Order, client: str | None = None) -> Order:
-    """A new order for the same seats and people, for a buyer who changed their mind."""
-    return order_create(
-        session_id=order.session_id,
-        ticket_type_id=order.ticket_type_id,
-        quantity=order.quantity,
-        buyer_name=order.buyer_name,
-        buyer_email=order.buyer_email,
-        buyer_time_zone=order.buyer_time_zone,
-        attendees=[
-            Attendee(ticket.attendee_name, ticket.attendee_email)
-            for ticket in order.tickets.all()
-        ],
-        client=client,
-    )
+def order_rebook(*, order: Order, client: str | None = None) -> tuple[Order, bool]:
+    """A new order for the same seats and people, for a buyer who changed their mind.
+
+    Only from an order that was left unpaid, and once: a second press (a double
+    click, a reload) returns the order the first one made, and False.
+    """
+    with transaction.atomic():
+        old = Order.objects.select_for_update().get(pk=order.pk)
+        if old.rebooked_as_id is not None:
+            return old.rebooked_as, False
+        if old.status != OrderStatus.CANCELLED or old.paid_at is not None:
+            raise CheckoutError("This order is not waiting to be paid again.")
+        new = order_create(
+            session_id=old.session_id,
+            ticket_type_id=old.ticket_type_id,
+            quantity=old.quantity,
+            buyer_name=old.buyer_name,
+            buyer_email=old.buyer_email,
+            buyer_time_zone=old.buyer_time_zone,
+            attendees=[
+                Attendee(ticket.attendee_name, ticket.attendee_email)
+                for ticket in old.tickets.all()
+            ],
+            client=client,
+        )
+        old.rebooked_as = new
+        old.save(update_fields=["rebooked_as", "updated_at"])
+    return new, True
 
 
 def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:

@@ -102,6 +102,10 @@ class SeatHold:
     seats: int
     client_key: str
     now: datetime
+    seats_per_ticket: int = 1
+    # False for a booking confirmed at once (free): the bounds on seats held
+    # while a payment is awaited do not apply to it.
+    unpaid: bool = True
 
     def check(self, session: WorkshopSession) -> None:
         """Open, with the seats free, within the bounds on unpaid holds?"""
@@ -117,14 +121,27 @@ class SeatHold:
                 if left <= 0
                 else f"Only {left} seat{'s' if left != 1 else ''} left in this session."
             )
-        self._check_client(by_client)
-        share = settings.CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT
-        allowed = max(MIN_HOLD, math.ceil(left * share))
+        if self.unpaid:
+            self._check_client(by_client)
+            self._check_share(left)
+
+    def _check_share(self, left: int) -> None:
+        """One unpaid booking holds at most a share of the seats left, in whole
+        tickets, and never less than one ticket (or MIN_HOLD seats)."""
+        share = math.ceil(left * settings.CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT)
+        tickets = max(share // self.seats_per_ticket, 1)
+        allowed = max(tickets * self.seats_per_ticket, MIN_HOLD)
         if self.seats > allowed:
+            count = allowed // self.seats_per_ticket
+            what = (
+                f"{allowed} seats"
+                if self.seats_per_ticket == 1
+                else f"{count} ticket{'s' if count != 1 else ''} ({allowed} seats)"
+            )
             raise CheckoutError(
                 f"Only {left} seats are left, and one booking can hold at most "
-                f"{allowed} of them while it is paid for. Please book {allowed} "
-                "now, or write to us about a larger group."
+                f"{what} while it is paid for. Please book that many now, or "
+                "write to us about a larger group."
             )
 
     def _count(self, session: WorkshopSession) -> tuple[int, int]:

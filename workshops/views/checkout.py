@@ -242,12 +242,14 @@ def order_resume(request: HttpRequest, order: Order) -> HttpResponse:
         messages.error(request, TOO_MANY_BOOKINGS)
         return redirect("workshops:order_cancelled", token=order.token)
     try:
-        new_order = services.order_rebook(
+        new_order, created = services.order_rebook(
             order=order, client=throttle.client_ip(request)
         )
     except services.CheckoutError as error:
         messages.error(request, str(error))
         return redirect("workshops:order_cancelled", token=order.token)
+    if not created:
+        return redirect("workshops:order", token=new_order.token)
     return start_payment(request, new_order)
 
 
