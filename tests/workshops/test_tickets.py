@@ -12,6 +12,7 @@ from icalendar import Calendar
 from wagtail.models import ModelLogEntry
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, streamfield
 
+from home.models import SiteSettings
 from tests.workshops.checkout import book
 from tests.workshops.factories import (
     TicketTypeFactory,
@@ -169,7 +170,7 @@ def test_staff_cancel_a_ticket_with_a_refund_and_the_seat_is_free(
     del session.seats_taken
     assert session.seats_left == seats_before + 1
     assert mailoutbox[0].to == ["grace@example.com"]
-    assert "$350.00 is on its way back" in mailoutbox[0].body
+    assert "We have asked for $350.00 to be refunded" in mailoutbox[0].body
 
 
 def test_refunds_add_up_to_what_was_paid(stripe, paid_order, commit, run_tasks):
@@ -263,6 +264,30 @@ def test_a_refund_stripe_refuses_is_marked_failed_with_the_reason(
     services.refund_send(refund_id=refund.pk)
     call_command("reconcile_orders", stdout=io.StringIO())
     assert len(stripe.calls("POST", "/v1/refunds")) == 1
+
+
+def test_staff_hear_of_a_refund_stripe_refuses(
+    stripe, ticket, commit, mailoutbox, home_page
+):
+    settings = SiteSettings.for_site(home_page.get_site())
+    settings.contact_email = "office@tidewell.example"
+    settings.save()
+    Order.objects.filter(pk=ticket.order_id).update(
+        stripe_payment_intent_id="pi_unknown"
+    )
+    with commit():
+        services.ticket_cancel(ticket_id=ticket.pk, refund=True)
+    # The attendee is told a refund was asked for, not that it arrived.
+    cancelled = [m for m in mailoutbox if m.to == [ticket.attendee_email]][-1]
+    assert "We have asked for $350.00 to be refunded" in cancelled.body
+    with commit():
+        services.refund_send(refund_id=Refund.objects.get().pk)
+
+    staff = [m for m in mailoutbox if m.to == ["office@tidewell.example"]]
+    assert len(staff) == 1
+    assert "was refused" in staff[0].subject
+    assert "No such payment_intent" in staff[0].body
+    assert f"/admin/workshops/orders/inspect/{ticket.order_id}/" in staff[0].body
 
 
 def test_a_refund_task_run_twice_refunds_once(stripe, ticket, commit, run_tasks):

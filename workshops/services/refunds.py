@@ -5,17 +5,22 @@ change's locks; Stripe is called after the commit, from a task, with no lock
 held (docs/conventions.md, "Tickets and payments").
 """
 
+import logging
 from decimal import ROUND_DOWN, Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from wagtail.log_actions import log
 
-from home.email import send_templated_email
+from home.email import email_context, send_templated_email
 from home.tasks import enqueue_on_commit
 
 from .. import payments, tasks
 from ..models import Order, PaymentMethod, Refund, RefundStatus, Ticket
 from .emails import after_commit
+
+logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 
@@ -97,6 +102,7 @@ def _refund_record(
         if refused:
             refund.mark_failed(reason=refused)
             action, data = "workshops.refund.failed", {"reason": refused}
+            after_commit(lambda: _tell_staff_refund_refused(refund))
         else:
             refund.mark_succeeded(stripe_refund_id=stripe_refund_id)
             action, data = "workshops.refund.succeeded", {"refund": stripe_refund_id}
@@ -106,6 +112,24 @@ def _refund_record(
             data={"amount": str(refund.amount), **data},
         )
     return refund
+
+
+def _tell_staff_refund_refused(refund: Refund) -> None:
+    """The buyer was told a refund was asked for: someone must see it through."""
+    staff = email_context()["site_settings"]
+    if staff is None or not staff.contact_email:
+        logger.error("Stripe refused refund %s and no contact email is set", refund.pk)
+        return
+    send_templated_email(
+        template="workshops/emails/refund_refused",
+        to=[staff.contact_email],
+        context={
+            "refund": refund,
+            "order": refund.order,
+            "admin_url": settings.BASE_URL
+            + reverse("workshops_orders:inspect", args=[refund.order_id]),
+        },
+    )
 
 
 def refunds_retry() -> dict[str, int]:
