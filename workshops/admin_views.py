@@ -133,6 +133,11 @@ class MoveTicketForm(forms.Form):
         help_text="No money moves by itself: refund or charge the difference "
         "separately.",
     )
+    # The per-seat difference staff were shown for the chosen session; the
+    # move goes ahead only if it is still the difference when they confirm.
+    shown_difference = forms.DecimalField(
+        required=False, widget=forms.HiddenInput, decimal_places=2, max_digits=10
+    )
 
     def __init__(self, *args, ticket: Ticket, **kwargs):
         super().__init__(*args, **kwargs)
@@ -231,23 +236,31 @@ class MoveTicketView(TicketActionView):
     def form_valid(self, form):
         session = form.cleaned_data["session"]
         try:
-            difference = form.quote(session).difference
             services.ticket_move(
                 ticket_id=self.ticket.pk,
                 session_id=session.pk,
-                confirmed_difference=difference
+                confirmed_difference=form.cleaned_data["shown_difference"]
                 if form.cleaned_data["confirm_price"]
                 else None,
                 user=self.request.user,
             )
         except services.PriceDifference as error:
-            form.add_error("confirm_price", str(error))
-            return self.form_invalid(form)
+            return self._show_difference(form, session, str(error))
         except (services.TicketError, services.SessionBusy) as error:
             form.add_error("session", str(error))
             return self.form_invalid(form)
         messages.success(self.request, "The attendee has been moved and told by email.")
         return self.done()
+
+    def _show_difference(self, form, session: WorkshopSession, reason: str):
+        """Ask again, carrying the difference shown now: only it can be confirmed."""
+        data = form.data.copy()
+        data["shown_difference"] = str(form.quote(session).difference)
+        data.pop("confirm_price", None)
+        form = self.get_form_class()(data, ticket=self.ticket)
+        form.is_valid()
+        form.add_error("confirm_price", reason)
+        return self.form_invalid(form)
 
 
 class AttendanceForm(forms.Form):

@@ -1,6 +1,7 @@
 """After the sale: the holder's private page, and what the Sales team can do."""
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -478,10 +479,25 @@ def test_a_move_to_a_cheaper_workshop_shows_the_difference_and_waits_for_a_yes(
     ticket.refresh_from_db()
     assert ticket.session != cheaper_workshop
     assert not mailoutbox
+    # The page now carries the difference it showed: only that can be confirmed.
+    shown = re.search(r'name="shown_difference" value="([^"]+)"', response.text)
+    assert shown and shown.group(1) == "-170.00"
+    # A tick alone, without the figure shown, moves nobody.
+    response = sales_client.post(
+        url, {"session": cheaper_workshop.pk, "confirm_price": "on"}
+    )
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.session != cheaper_workshop
 
     with commit():
         response = sales_client.post(
-            url, {"session": cheaper_workshop.pk, "confirm_price": "on"}
+            url,
+            {
+                "session": cheaper_workshop.pk,
+                "confirm_price": "on",
+                "shown_difference": shown.group(1),
+            },
         )
     assert response.status_code == 302
     ticket.refresh_from_db()
