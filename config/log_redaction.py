@@ -22,6 +22,8 @@ TOKEN_ROUTES = (
     "newsletter/confirm",
     "newsletter/preferences",
     "newsletter/unsubscribe",
+    # A certificate's verification code shows the holder's name to anyone.
+    "certificates",
 )
 _SEGMENT = r"[^/?#\s\"]+"
 _TOKEN_IN_PATH = re.compile(
@@ -29,8 +31,9 @@ _TOKEN_IN_PATH = re.compile(
     # The admin's password reset link: /admin/password_reset/confirm/<uid>/<token>/
     rf"|(/admin/password_reset/confirm/{_SEGMENT}/){_SEGMENT}"
 )
-# Stripe brings the buyer back to the order page with its Checkout Session's id.
-_SECRET_IN_QUERY = re.compile(r"(\bsession_id=)[^&#\s\"]+")
+# Stripe brings the buyer back to the order page with its Checkout Session's id;
+# the certificate form sends the code it was given as ?code=.
+_SECRET_IN_QUERY = re.compile(r"(\b(?:session_id|code)=)[^&#\s\"]+")
 
 
 def redact(text: str) -> str:

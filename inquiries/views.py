@@ -21,8 +21,6 @@ FORMS: dict[type[InquiryPage], type[InquiryForm]] = {
 }
 # Per client address: enough for a colleague or two behind one office's
 # address, too few to fill the staff's inbox.
-DEFAULT_RATE_LIMIT = 5
-DEFAULT_RATE_WINDOW = 60 * 60
 TOO_MANY = (
     "Too many messages from your connection in the last hour, so this one was "
     "not sent. Please try again later."
@@ -33,8 +31,8 @@ def allow_inquiry(request: HttpRequest) -> bool:
     return throttle.allow_client(
         request,
         "inquiry",
-        limit=getattr(settings, "INQUIRIES_RATE_LIMIT", DEFAULT_RATE_LIMIT),
-        window=getattr(settings, "INQUIRIES_RATE_WINDOW", DEFAULT_RATE_WINDOW),
+        limit=settings.INQUIRIES_RATE_LIMIT,
+        window=settings.INQUIRIES_RATE_WINDOW,
     )
 
 

@@ -357,6 +357,9 @@ CHECKOUT_UNPAID_SEATS_PER_CLIENT = env_int("CHECKOUT_UNPAID_SEATS_PER_CLIENT", 1
 CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT = env_float(
     "CHECKOUT_UNPAID_SHARE_OF_SEATS_LEFT", 0.5
 )
+# Group-training requests and contact messages per client address per window.
+INQUIRIES_RATE_LIMIT = env_int("INQUIRIES_RATE_LIMIT", 5)
+INQUIRIES_RATE_WINDOW = env_int("INQUIRIES_RATE_WINDOW", 3600)
 # PostgreSQL: each wait for a session's lock, and waits before a buyer is told
 # to try again (docs/conventions.md, "Tickets and payments").
 SEAT_LOCK_TIMEOUT_MS = env_int("SEAT_LOCK_TIMEOUT_MS", 3000)

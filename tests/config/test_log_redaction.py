@@ -39,6 +39,13 @@ def test_every_route_with_a_token_is_redacted():
         assert TOKEN not in redact(f"https://tidewell.example{path}"), name
 
 
+def test_a_certificate_code_is_redacted():
+    line = "GET /certificates/DEMX-CERT-TDWX-ZNGY-8KQP/ HTTP/1.1"
+    assert redact(line) == "GET /certificates/[redacted]/ HTTP/1.1"
+    typed = "GET /certificates/?code=demx-cert-tdwx-zngy-8kqp HTTP/1.1"
+    assert redact(typed) == "GET /certificates/?code=[redacted] HTTP/1.1"
+
+
 def test_other_paths_are_left_alone():
     line = "GET /schedule/orders-of-the-day/?q=tickets HTTP/1.1"
     assert redact(line) == line
