@@ -52,23 +52,12 @@ class RequestInspectView(InspectView):
         return status_buttons(self.request.user, self.object)
 
 
-class RequestEditView(EditView):
+class NotesEditView(EditView):
     """Only the notes are edited, through the service, which logs the change."""
 
     def save_instance(self):
-        return services.group_training_request_update_notes(
-            request_id=self.object.pk,
-            notes=self.form.cleaned_data["notes"],
-            user=self.request.user,
-        )
-
-
-class MessageEditView(EditView):
-    """Only the notes are edited, through the service, which logs the change."""
-
-    def save_instance(self):
-        return services.contact_message_update_notes(
-            message_id=self.object.pk,
+        return services.inquiry_update_notes(
+            inquiry=self.object,
             notes=self.form.cleaned_data["notes"],
             user=self.request.user,
         )

@@ -18,7 +18,7 @@ class GroupTrainingRequestViewSet(ModelViewSet):
     url_namespace = "inquiries_requests"
     index_view_class = admin_views.RequestIndexView
     index_template_name = "inquiries/admin/request_index.html"
-    edit_view_class = admin_views.RequestEditView
+    edit_view_class = admin_views.NotesEditView
     inspect_view_class = admin_views.RequestInspectView
     history_view_class = admin_views.InquiryHistoryView
     inspect_view_enabled = True
@@ -73,7 +73,7 @@ class ContactMessageViewSet(ModelViewSet):
     url_prefix = "inquiries/messages"
     url_namespace = "inquiries_messages"
     index_view_class = admin_views.MessageIndexView
-    edit_view_class = admin_views.MessageEditView
+    edit_view_class = admin_views.NotesEditView
     history_view_class = admin_views.InquiryHistoryView
     inspect_view_enabled = True
     copy_view_enabled = False

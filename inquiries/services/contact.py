@@ -1,6 +1,5 @@
 """Messages from the contact page: received and annotated."""
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from wagtail.log_actions import log
 
@@ -24,16 +23,4 @@ def contact_message_create(
             admin_url_name="inquiries_messages:inspect",
             context={"inquiry": contact_message},
         )
-    return contact_message
-
-
-def contact_message_update_notes(
-    *, message_id: int, notes: str, user: AbstractBaseUser | None
-) -> ContactMessage:
-    """Replace the staff's notes on a message."""
-    with transaction.atomic():
-        contact_message = ContactMessage.objects.select_for_update().get(pk=message_id)
-        contact_message.notes = notes
-        contact_message.save(update_fields=["notes"])
-        log(instance=contact_message, action="inquiries.notes", user=user)
     return contact_message

@@ -92,15 +92,3 @@ def group_training_request_change_status(
         inquiry.save(update_fields=["status", "status_changed_at"])
         log(instance=inquiry, action=status_action.log_action, user=user)
     return inquiry
-
-
-def group_training_request_update_notes(
-    *, request_id: int, notes: str, user: AbstractBaseUser | None
-) -> GroupTrainingRequest:
-    """Replace the staff's notes on a request."""
-    with transaction.atomic():
-        inquiry = GroupTrainingRequest.objects.select_for_update().get(pk=request_id)
-        inquiry.notes = notes
-        inquiry.save(update_fields=["notes"])
-        log(instance=inquiry, action="inquiries.notes", user=user)
-    return inquiry
