@@ -5,9 +5,8 @@ from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from .admin_certificates import CertificateIndexView, CertificateInspectView
 from .admin_views import (
-    CertificateIndexView,
-    CertificateInspectView,
     OrderIndexView,
     SalesHistoryView,
     TicketIndexView,

@@ -10,15 +10,14 @@ from wagtail.admin import messages
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
-from .admin_views import (
+from .admin_certificates import (
     ApproveCertificateView,
-    CancelTicketView,
     CertificatePdfView,
-    MoveTicketView,
     RevokeCertificateView,
     SessionAttendanceView,
     SessionCertificatesIssueView,
 )
+from .admin_views import CancelTicketView, MoveTicketView
 from .models import Certificate, Order, Ticket
 from .panels import EndedSessionsPanel, SeatsPanel
 from .permissions import SalesRecordPolicy
