@@ -14,7 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from home.forms import PublicForm, has_control_characters
+from home.forms import PublicForm, validate_one_line
 
 from . import services
 from .models import (
@@ -38,9 +38,9 @@ MARKUP = re.compile(r"<\s*[/!?]?\s*[a-z]", re.IGNORECASE)
 ENCODED_WORD = "=?"
 
 
-def validate_one_line(value: str) -> None:
-    if has_control_characters(value):
-        raise ValidationError("Use one line, without line breaks or tabs.")
+def validate_header_safe(value: str) -> None:
+    """One line, and no "=?", which mail clients decode in a header."""
+    validate_one_line(value)
     if ENCODED_WORD in value:
         raise ValidationError("This field cannot contain “=?”.")
 
@@ -70,7 +70,7 @@ class InquiryForm(PublicForm):
     name = forms.CharField(
         label="Your name",
         max_length=NAME_MAX_LENGTH,
-        validators=[validate_one_line, validate_plain_text],
+        validators=[validate_header_safe, validate_plain_text],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
         error_messages={
             "required": "Enter your name.",
@@ -144,7 +144,7 @@ class GroupTrainingRequestForm(InquiryForm):
     organisation = forms.CharField(
         label="Organisation",
         max_length=ORGANISATION_MAX_LENGTH,
-        validators=[validate_one_line, validate_plain_text],
+        validators=[validate_header_safe, validate_plain_text],
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
         error_messages={
             "required": "Enter your organisation's name.",

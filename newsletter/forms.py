@@ -8,18 +8,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
-from home.forms import PublicForm, has_control_characters
+from home.forms import PublicForm, validate_one_line
 
 from .models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, MailingList, name_problem
 from .selectors import public_lists
 
 HONEYPOT_FIELD = "website"
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
-
-
-def validate_one_line(value: str) -> None:
-    if has_control_characters(value):
-        raise ValidationError("Use one line, without line breaks or tabs.")
 
 
 def validate_name(value: str) -> None:

@@ -28,7 +28,21 @@ class TicketTypeViewSet(SnippetViewSet):
     list_filter = ["active", "workshops"]
 
 
-class OrderViewSet(ModelViewSet):
+class SalesRecordViewSet(ModelViewSet):
+    """What every sales record's listing shares: looked at, never edited by hand.
+
+    Changes go through the services (SalesRecordPolicy refuses add, change and
+    delete); staff see each record, its history and an export.
+    """
+
+    inspect_view_enabled = True
+    history_view_class = SalesHistoryView
+    copy_view_enabled = False
+    form_fields: list[str] = []
+    search_backend_name = None  # plain database lookups: these are not indexed
+
+
+class OrderViewSet(SalesRecordViewSet):
     """Orders to look at, search and export; never edited by hand."""
 
     model = Order
@@ -37,13 +51,8 @@ class OrderViewSet(ModelViewSet):
     url_prefix = "workshops/orders"
     url_namespace = "workshops_orders"
     index_view_class = OrderIndexView
-    inspect_view_enabled = True
-    history_view_class = SalesHistoryView
-    copy_view_enabled = False
-    form_fields: list[str] = []  # never edited by hand (SalesRecordPolicy)
     filterset_class = OrderFilterSet
     search_fields = ["reference", "buyer_name", "buyer_email"]
-    search_backend_name = None  # plain database lookups: orders are not indexed
     list_display = [
         "reference",
         "buyer_name",
@@ -86,7 +95,7 @@ class OrderViewSet(ModelViewSet):
     ]
 
 
-class TicketViewSet(ModelViewSet):
+class TicketViewSet(SalesRecordViewSet):
     """Attendees: filter by session for an attendee list, export it as CSV."""
 
     model = Ticket
@@ -96,13 +105,8 @@ class TicketViewSet(ModelViewSet):
     url_namespace = "workshops_tickets"
     index_view_class = TicketIndexView
     inspect_view_class = TicketInspectView
-    inspect_view_enabled = True
-    history_view_class = SalesHistoryView
-    copy_view_enabled = False
-    form_fields: list[str] = []
     filterset_class = TicketFilterSet
     search_fields = ["attendee_name", "attendee_email", "order__reference"]
-    search_backend_name = None
     list_display = [
         "attendee_name",
         "attendee_email",
@@ -129,7 +133,7 @@ class TicketViewSet(ModelViewSet):
     ]
 
 
-class CertificateViewSet(ModelViewSet):
+class CertificateViewSet(SalesRecordViewSet):
     """Certificates and requests: approve, revoke, see the PDF; never edited."""
 
     model = Certificate
@@ -139,13 +143,8 @@ class CertificateViewSet(ModelViewSet):
     url_namespace = "workshops_certificates"
     index_view_class = CertificateIndexView
     inspect_view_class = CertificateInspectView
-    inspect_view_enabled = True
-    history_view_class = SalesHistoryView
-    copy_view_enabled = False
-    form_fields: list[str] = []
     filterset_class = CertificateFilterSet
     search_fields = ["code", "ticket__attendee_name", "ticket__attendee_email"]
-    search_backend_name = None
     list_display = [
         Column("attendee", label="Attendee", accessor="ticket.attendee_name"),
         Column("email", label="Email", accessor="ticket.attendee_email"),
