@@ -3,7 +3,14 @@
 import django_filters
 from wagtail.admin.filters import WagtailFilterSet
 
-from .models import Certificate, Order, Ticket, WorkshopSession
+from .models import (
+    Certificate,
+    InvoiceRequest,
+    Order,
+    SeatCode,
+    Ticket,
+    WorkshopSession,
+)
 
 
 def session_filter() -> django_filters.ModelChoiceFilter:
@@ -46,3 +53,19 @@ class CertificateFilterSet(WagtailFilterSet):
     class Meta:
         model = Certificate
         fields = ["status", "session"]
+
+
+class InvoiceRequestFilterSet(WagtailFilterSet):
+    """Invoice requests by status and preferred payment method."""
+
+    class Meta:
+        model = InvoiceRequest
+        fields = ["status", "payment_method", "paid_via"]
+
+
+class SeatCodeFilterSet(WagtailFilterSet):
+    """Seat codes by workshop (empty: any workshop)."""
+
+    class Meta:
+        model = SeatCode
+        fields = ["workshop"]

@@ -1,11 +1,14 @@
 """Forms: the workshop pages' admin forms, and checkout and ticket forms."""
 
 import calendar
+from decimal import Decimal
 
 from django import forms
 from wagtail.admin.forms import WagtailAdminPageForm
 
-from home.forms import PublicForm, has_control_characters
+from home.forms import PublicForm, has_control_characters, validate_one_line
+
+from .models import INVOICE_SEATS_MAX, INVOICE_SEATS_MIN, InvoicePaymentMethod, PaidVia
 
 MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
 
@@ -173,3 +176,163 @@ class AttendeeChangeForm(PublicForm):
 
     name = PersonNameField(label="Attendee name")
     email = forms.EmailField(label="Attendee email address", max_length=254)
+
+
+class SeatCodeField(forms.CharField):
+    """A seat code as typed: any case, with or without dashes or spaces."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("strip", True)
+        super().__init__(**kwargs)
+
+
+class CodeRedeemForm(PublicForm):
+    """Step two, for a group's colleague: a seat code instead of payment."""
+
+    seat_code = SeatCodeField(
+        label="Seat code (optional)",
+        required=False,
+        help_text="Have a code from your organisation? Enter it and the seats are "
+        "yours with no payment.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "autocapitalize": "characters",
+            }
+        ),
+    )
+
+
+class InvoiceRequestForm(PublicForm):
+    """A group asks for an invoice: who pays, for how many seats, and how."""
+
+    organisation = forms.CharField(
+        label="Organisation",
+        max_length=200,
+        validators=[validate_one_line],
+        error_messages={"required": "Enter your organisation's name."},
+    )
+    contact_name = PersonNameField(
+        label="Billing contact",
+        error_messages={"required": "Enter the billing contact's name."},
+    )
+    email = forms.EmailField(
+        label="Billing email",
+        max_length=254,
+        help_text="We send the invoice and, once it is paid, the seat code here.",
+        error_messages={
+            "required": "Enter the billing email address.",
+            "invalid": "Enter an email address like name@example.com.",
+        },
+    )
+    seats = forms.IntegerField(
+        label="Number of seats",
+        min_value=INVOICE_SEATS_MIN,
+        max_value=INVOICE_SEATS_MAX,
+        error_messages={
+            "required": "Say how many seats you need.",
+            "invalid": "Enter the number of seats as a whole number, like 8.",
+            "min_value": "An invoice is for at least %(limit_value)s seat.",
+            "max_value": "We invoice up to %(limit_value)s seats at once; for more, "
+            "write to us about a private workshop.",
+        },
+    )
+    po_number = forms.CharField(
+        label="PO number (optional)",
+        max_length=100,
+        required=False,
+        validators=[validate_one_line],
+    )
+    payment_method = forms.ChoiceField(
+        label="How you would like to pay",
+        choices=InvoicePaymentMethod.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how you would like to pay."},
+    )
+    w9_wanted = forms.BooleanField(
+        label="Send me your W-9 with the acknowledgement", required=False
+    )
+    notes = forms.CharField(
+        label="Notes (optional)",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    # A field people never see: software that fills in every input fills this.
+    website = forms.CharField(label="Leave this field empty", required=False)
+
+    def clean_website(self) -> str:
+        if self.cleaned_data["website"]:
+            raise forms.ValidationError(
+                "The form arrived with a hidden anti-spam field filled in, so "
+                "nothing was sent. If you filled in the form yourself, please "
+                "send it again."
+            )
+        return ""
+
+
+class CodeShareForm(PublicForm):
+    """The buyer sends the code to a colleague."""
+
+    name = PersonNameField(label="Colleague's name (optional)", required=False)
+    email = forms.EmailField(
+        label="Colleague's email address",
+        max_length=254,
+        error_messages={"invalid": "Enter an email address like name@example.com."},
+    )
+
+
+class InvoiceIssueForm(forms.Form):
+    """Staff: the price per seat and the days to pay, for a Stripe invoice."""
+
+    unit_price = forms.DecimalField(
+        label="Price per seat (USD)", min_value=Decimal("0.01"), decimal_places=2
+    )
+    days_until_due = forms.IntegerField(
+        label="Days to pay", min_value=1, max_value=120, initial=30
+    )
+
+
+class OfflinePaymentForm(forms.Form):
+    """Staff: a check or a wire that arrived outside Stripe."""
+
+    paid_via = forms.ChoiceField(
+        label="Paid by",
+        choices=[
+            (PaidVia.CHECK, PaidVia.CHECK.label),
+            (PaidVia.WIRE, PaidVia.WIRE.label),
+        ],
+    )
+    amount = forms.DecimalField(
+        label="Amount received (USD)", min_value=Decimal("0.01"), decimal_places=2
+    )
+    received_on = forms.DateField(
+        label="Date received",
+        help_text="The day the money arrived: the code is valid a year from it.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    reference = forms.CharField(
+        label="Check number or wire reference",
+        max_length=200,
+        validators=[validate_one_line],
+    )
+
+
+class CodeExtendForm(forms.Form):
+    valid_until = forms.DateField(
+        label="New last day", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class CodeAddSeatsForm(forms.Form):
+    seats = forms.IntegerField(label="Seats to add", min_value=1, max_value=500)
+
+
+class CodeVoidForm(forms.Form):
+    reason = forms.CharField(
+        label="Why (the buyer is told)",
+        max_length=255,
+        validators=[validate_one_line],
+    )

@@ -195,6 +195,159 @@ def refund_create(
     return refund.id
 
 
+@dataclass(frozen=True)
+class InvoiceState:
+    """What we need to know about a Stripe invoice, as Stripe says now."""
+
+    id: str
+    customer_id: str
+    number: str
+    status: str  # draft, open, paid, void, uncollectible
+    hosted_url: str
+    amount_paid: Decimal
+    paid_out_of_band: bool
+    # When the money arrived (status_transitions.paid_at), for a paid invoice.
+    paid_at: datetime | None
+    due_at: datetime | None
+    request_reference: str
+
+    @property
+    def paid(self) -> bool:
+        return self.status == "paid"
+
+
+# Card, US bank account (ACH) and bank transfer into the customer's balance (a
+# wire to the virtual account number Stripe prints on the invoice).
+INVOICE_PAYMENT_SETTINGS = {
+    "payment_method_types": ["card", "us_bank_account", "customer_balance"],
+    "payment_method_options": {
+        "customer_balance": {
+            "funding_type": "bank_transfer",
+            "bank_transfer": {"type": "us_bank_transfer"},
+        }
+    },
+}
+
+
+def invoice_send(
+    *,
+    reference: str,
+    organisation: str,
+    contact_name: str,
+    email: str,
+    description: str,
+    seats: int,
+    unit_amount: Decimal,
+    days_until_due: int,
+    po_number: str = "",
+) -> InvoiceState:
+    """A customer, an invoice with one line, finalised and emailed by Stripe.
+
+    Each step carries our own idempotency key (`<reference>-<step>-<amount>`), so
+    a retry after a network error or a second click finds the objects the first
+    attempt made instead of billing twice.
+    """
+    key = f"{reference}-{seats}x{to_cents(unit_amount)}"
+    metadata = {"invoice_request": reference}
+    api = client().v1
+    try:
+        customer = api.customers.create(
+            {
+                "name": organisation,
+                "email": email,
+                "description": f"Billing contact: {contact_name}",
+                "metadata": metadata,
+            },
+            {"idempotency_key": f"{key}-customer"},
+        )
+        fields = [{"name": "PO number", "value": po_number}] if po_number else []
+        invoice = api.invoices.create(
+            {
+                "customer": customer.id,
+                "collection_method": "send_invoice",
+                "days_until_due": days_until_due,
+                "currency": "usd",
+                "auto_advance": False,
+                "pending_invoice_items_behavior": "exclude",
+                "payment_settings": INVOICE_PAYMENT_SETTINGS,
+                "custom_fields": fields,
+                "metadata": metadata,
+            },
+            {"idempotency_key": f"{key}-invoice"},
+        )
+        api.invoice_items.create(
+            {
+                "customer": customer.id,
+                "invoice": invoice.id,
+                "description": description,
+                "quantity": seats,
+                "unit_amount_decimal": str(to_cents(unit_amount)),
+                "currency": "usd",
+                "metadata": metadata,
+            },
+            {"idempotency_key": f"{key}-item"},
+        )
+        api.invoices.finalize_invoice(
+            invoice.id, {}, {"idempotency_key": f"{key}-finalize"}
+        )
+        sent = api.invoices.send_invoice(
+            invoice.id, {}, {"idempotency_key": f"{key}-send"}
+        )
+    except (stripe.InvalidRequestError, stripe.CardError) as error:
+        raise PaymentRefused(error.user_message or str(error)) from error
+    except stripe.StripeError as error:
+        raise PaymentsUnavailable(str(error)) from error
+    return _invoice_state(sent)
+
+
+def invoice_retrieve(invoice_id: str) -> InvoiceState:
+    try:
+        invoice = client().v1.invoices.retrieve(invoice_id)
+    except stripe.StripeError as error:
+        raise PaymentsUnavailable(str(error)) from error
+    return _invoice_state(invoice)
+
+
+def invoice_mark_paid_out_of_band(invoice_id: str) -> InvoiceState:
+    """A check or wire settled it outside Stripe: stop Stripe's reminders."""
+    try:
+        invoice = client().v1.invoices.pay(
+            invoice_id,
+            {"paid_out_of_band": True},
+            {"idempotency_key": f"{invoice_id}-paid-out-of-band"},
+        )
+    except stripe.InvalidRequestError:
+        # Paid or voided already: what it is now is what we report.
+        return invoice_retrieve(invoice_id)
+    except stripe.StripeError as error:
+        raise PaymentsUnavailable(str(error)) from error
+    return _invoice_state(invoice)
+
+
+def _timestamp(value) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def _invoice_state(stripe_invoice) -> InvoiceState:
+    invoice = stripe_invoice.to_dict()
+    customer = invoice.get("customer")
+    transitions = invoice.get("status_transitions") or {}
+    return InvoiceState(
+        id=invoice["id"],
+        customer_id=customer
+        if isinstance(customer, str)
+        else (customer or {}).get("id", ""),
+        number=invoice.get("number") or "",
+        status=invoice.get("status") or "",
+        hosted_url=invoice.get("hosted_invoice_url") or "",
+        amount_paid=Decimal(invoice.get("amount_paid") or 0) / 100,
+        paid_out_of_band=bool(invoice.get("paid_out_of_band")),
+        paid_at=_timestamp(transitions.get("paid_at")),
+        due_at=_timestamp(invoice.get("due_date")),
+        request_reference=(invoice.get("metadata") or {}).get("invoice_request", ""),
+    )
+
+
 def webhook_event(payload: bytes, signature: str) -> dict:
     """The event Stripe signed, as plain data.
 

@@ -37,6 +37,7 @@ urlpatterns = [
         views.ticket_certificate_pdf,
         name="ticket_certificate_pdf",
     ),
+    path("codes/<str:token>/", views.seat_code_detail, name="seat_code"),
     path("certificates/", views.certificate_lookup, name="certificate_lookup"),
     path("certificates/<str:code>/", views.certificate_verify, name="certificate"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),

@@ -6,14 +6,26 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from .admin_certificates import CertificateIndexView, CertificateInspectView
+from .admin_group_orders import (
+    InvoiceRequestIndexView,
+    InvoiceRequestInspectView,
+    SeatCodeIndexView,
+    SeatCodeInspectView,
+)
 from .admin_views import (
     OrderIndexView,
     SalesHistoryView,
     TicketIndexView,
     TicketInspectView,
 )
-from .filters import CertificateFilterSet, OrderFilterSet, TicketFilterSet
-from .models import Certificate, Order, Ticket, TicketType
+from .filters import (
+    CertificateFilterSet,
+    InvoiceRequestFilterSet,
+    OrderFilterSet,
+    SeatCodeFilterSet,
+    TicketFilterSet,
+)
+from .models import Certificate, InvoiceRequest, Order, SeatCode, Ticket, TicketType
 
 
 class TicketTypeViewSet(SnippetViewSet):
@@ -184,10 +196,131 @@ class CertificateViewSet(SalesRecordViewSet):
     ]
 
 
+class InvoiceRequestViewSet(SalesRecordViewSet):
+    """Groups' invoice requests: issue the invoice, record a payment; CSV export."""
+
+    model = InvoiceRequest
+    icon = "mail"
+    menu_label = "Invoices"
+    url_prefix = "workshops/invoice-requests"
+    url_namespace = "workshops_invoice_requests"
+    index_view_class = InvoiceRequestIndexView
+    inspect_view_class = InvoiceRequestInspectView
+    filterset_class = InvoiceRequestFilterSet
+    search_fields = ["organisation", "contact_name", "email", "po_number"]
+    list_display = [
+        "organisation",
+        "contact_name",
+        "seats",
+        Column("status", label="Status", accessor="get_status_display"),
+        "paid_on",
+        "created_at",
+    ]
+    list_export = [
+        "organisation",
+        "contact_name",
+        "email",
+        "seats",
+        "po_number",
+        "payment_method",
+        "w9_wanted",
+        "status",
+        "unit_price",
+        "stripe_invoice_number",
+        "stripe_invoice_status",
+        "paid_via",
+        "paid_on",
+        "amount_received",
+        "payment_reference",
+        "created_at",
+    ]
+    inspect_view_fields = [
+        "organisation",
+        "contact_name",
+        "email",
+        "seats",
+        "po_number",
+        "payment_method",
+        "w9_wanted",
+        "notes",
+        "status",
+        "unit_price",
+        "stripe_invoice_id",
+        "stripe_invoice_number",
+        "stripe_invoice_status",
+        "stripe_invoice_url",
+        "due_on",
+        "paid_via",
+        "paid_on",
+        "amount_received",
+        "payment_reference",
+        "seat_code_display",
+        "created_at",
+    ]
+
+
+class SeatCodeViewSet(SalesRecordViewSet):
+    """Seat codes with their redemptions: extend, add seats, void; CSV export."""
+
+    model = SeatCode
+    icon = "key"
+    menu_label = "Seat codes"
+    url_prefix = "workshops/seat-codes"
+    url_namespace = "workshops_seat_codes"
+    index_view_class = SeatCodeIndexView
+    inspect_view_class = SeatCodeInspectView
+    filterset_class = SeatCodeFilterSet
+    search_fields = ["hint", "organisation", "buyer_name", "buyer_email"]
+    list_display = [
+        "__str__",
+        "buyer_email",
+        "seats",
+        Column("seats_used", label="Used", accessor="seats_used"),
+        "valid_until",
+        "voided_at",
+    ]
+    list_export = [
+        "hint",
+        "organisation",
+        "buyer_name",
+        "buyer_email",
+        "seats",
+        "seats_used",
+        "paid_on",
+        "valid_until",
+        "workshop",
+        "voided_at",
+        "void_reason",
+        "created_at",
+    ]
+    export_headings = {"hint": "Code ends with", "seats_used": "Seats used"}
+    inspect_view_fields = [
+        "hint",
+        "organisation",
+        "buyer_name",
+        "buyer_email",
+        "seats",
+        "seats_used",
+        "paid_on",
+        "valid_until",
+        "workshop",
+        "invoice_request",
+        "voided_at",
+        "void_reason",
+        "created_at",
+    ]
+
+
 class SalesViewSetGroup(ViewSetGroup):
-    """The admin's Sales menu: orders, attendees and certificates."""
+    """The admin's Sales menu: orders, attendees, certificates, invoices, codes."""
 
     menu_label = "Sales"
     menu_icon = "tag"
     menu_order = 250
-    items = (OrderViewSet, TicketViewSet, CertificateViewSet)
+    items = (
+        OrderViewSet,
+        TicketViewSet,
+        CertificateViewSet,
+        InvoiceRequestViewSet,
+        SeatCodeViewSet,
+    )

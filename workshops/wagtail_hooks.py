@@ -17,8 +17,17 @@ from .admin_certificates import (
     SessionAttendanceView,
     SessionCertificatesIssueView,
 )
+from .admin_group_orders import (
+    AddSeatsView,
+    DemoPaidView,
+    ExtendCodeView,
+    IssueInvoiceView,
+    RecordPaymentView,
+    RefreshInvoiceView,
+    VoidCodeView,
+)
 from .admin_views import CancelTicketView, MoveTicketView
-from .models import Certificate, Order, Ticket
+from .models import Certificate, InvoiceRequest, Order, SeatCode, Ticket
 from .panels import EndedSessionsPanel, SeatsPanel
 from .permissions import SalesRecordPolicy
 from .selectors import has_sold_tickets, recently_ended_sessions
@@ -40,11 +49,22 @@ LOG_ACTIONS = {
     "workshops.certificate.issued": "Certificate issued",
     "workshops.certificate.emailed": "Certificate emailed",
     "workshops.certificate.revoked": "Certificate revoked",
+    "workshops.invoicerequest.received": "Invoice requested",
+    "workshops.invoicerequest.invoiced": "Stripe invoice sent",
+    "workshops.invoicerequest.paid": "Payment recorded",
+    "workshops.seatcode.issued": "Seat code issued",
+    "workshops.seatcode.redeemed": "Seats redeemed",
+    "workshops.seatcode.extended": "Expiry extended",
+    "workshops.seatcode.seats_added": "Seats added",
+    "workshops.seatcode.voided": "Seat code voided",
+    "workshops.seatcode.shared": "Code sent to a colleague by the buyer",
 }
 
 register_permission_policy(Order, SalesRecordPolicy(Order))
 register_permission_policy(Ticket, SalesRecordPolicy(Ticket))
 register_permission_policy(Certificate, SalesRecordPolicy(Certificate))
+register_permission_policy(InvoiceRequest, SalesRecordPolicy(InvoiceRequest))
+register_permission_policy(SeatCode, SalesRecordPolicy(SeatCode))
 register_snippet(TicketTypeViewSet)
 
 
@@ -110,6 +130,43 @@ def register_ticket_action_urls():
             CertificatePdfView.as_view(),
             name="workshops_certificate_pdf",
         ),
+        *group_order_urls(),
+    ]
+
+
+def group_order_urls():
+    """Staff actions on invoice requests and seat codes (admin_group_orders)."""
+    return [
+        path(f"workshops/{prefix}/<int:pk>/{action}/", view.as_view(), name=name)
+        for prefix, action, view, name in (
+            (
+                "invoice-requests",
+                "issue",
+                IssueInvoiceView,
+                "workshops_invoice_request_issue",
+            ),
+            (
+                "invoice-requests",
+                "refresh",
+                RefreshInvoiceView,
+                "workshops_invoice_request_refresh",
+            ),
+            (
+                "invoice-requests",
+                "payment",
+                RecordPaymentView,
+                "workshops_invoice_request_payment",
+            ),
+            (
+                "invoice-requests",
+                "demo-paid",
+                DemoPaidView,
+                "workshops_invoice_request_demo_paid",
+            ),
+            ("seat-codes", "extend", ExtendCodeView, "workshops_seat_code_extend"),
+            ("seat-codes", "add-seats", AddSeatsView, "workshops_seat_code_add_seats"),
+            ("seat-codes", "void", VoidCodeView, "workshops_seat_code_void"),
+        )
     ]
 
 

@@ -26,6 +26,9 @@ def stripe(_stripe_server, settings):
         standin.sessions.clear()
         standin.intents.clear()
         standin.refunds.clear()
+        standin.customers.clear()
+        standin.invoices.clear()
+        standin.invoice_items.clear()
         standin.idempotent.clear()
         standin.fail_next = 0
         standin.refund_gate = None

@@ -6,6 +6,7 @@ import wagtail_factories
 from django.utils import timezone
 
 from workshops.models import (
+    InvoiceRequestPage,
     Order,
     OrderStatus,
     PaymentMethod,
@@ -38,6 +39,15 @@ class WorkshopPageFactory(wagtail_factories.PageFactory):
 
     class Meta:
         model = WorkshopPage
+
+
+class InvoiceRequestPageFactory(wagtail_factories.PageFactory):
+    title = "Invoice for group seats"
+    slug = "invoice"
+    intro = "<p>Seats for a team, paid by invoice.</p>"
+
+    class Meta:
+        model = InvoiceRequestPage
 
 
 class WorkshopSessionFactory(factory.django.DjangoModelFactory):

@@ -3,8 +3,9 @@
 The real `stripe` client talks to it over HTTP on 127.0.0.1 (STRIPE_API_BASE), so
 tests see each request as Stripe would receive it: path, headers (the API key, the
 Idempotency-Key), and the form-encoded parameters. It keeps Checkout Sessions,
-PaymentIntents and refunds in memory, answers a repeated Idempotency-Key with the
-first response as Stripe does, and signs webhook events with Stripe's scheme.
+PaymentIntents, refunds, customers, invoice items and invoices in memory,
+answers a repeated Idempotency-Key with the first response as Stripe does, and
+signs webhook events with Stripe's scheme.
 """
 
 import hashlib
@@ -33,6 +34,9 @@ class StripeStandIn:
     sessions: dict[str, dict] = field(default_factory=dict)
     intents: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
+    customers: dict[str, dict] = field(default_factory=dict)
+    invoices: dict[str, dict] = field(default_factory=dict)
+    invoice_items: dict[str, dict] = field(default_factory=dict)
     idempotent: dict[str, tuple[int, dict]] = field(default_factory=dict)
     fail_next: int = 0  # answer this many requests with a 500
     # A slow Stripe for refunds: while set, a refund request waits for the gate
@@ -88,6 +92,32 @@ class StripeStandIn:
             "data": {"object": dict(self.sessions[session_id])},
         }
 
+    def pay_invoice(
+        self, invoice_id: str, *, paid_at: int, out_of_band: bool = False
+    ) -> None:
+        """The customer pays (card, ACH, a transfer), or staff mark it paid there."""
+        invoice = self.invoices[invoice_id]
+        invoice.update(
+            status="paid",
+            amount_paid=invoice["amount_due"],
+            amount_remaining=0,
+            paid=True,
+            paid_out_of_band=out_of_band,
+        )
+        invoice["status_transitions"]["paid_at"] = paid_at
+
+    def invoice_event(
+        self, event_type: str, invoice_id: str, *, event_id: str = ""
+    ) -> dict:
+        return {
+            "id": event_id or f"evt_test_{next(self.ids)}",
+            "object": "event",
+            "type": event_type,
+            "api_version": "2026-01-01",
+            "created": int(time.time()),
+            "data": {"object": dict(self.invoices[invoice_id])},
+        }
+
     @staticmethod
     def sign(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:
         """The Stripe-Signature header Stripe would send with `payload`."""
@@ -125,7 +155,104 @@ class StripeStandIn:
                 "status": "succeeded",
             }
             return 200, self.refunds[refund_id]
+        if parts[:2] == ["v1", "customers"] and method == "POST" and len(parts) == 2:
+            return self.create_customer(params)
+        if parts[:2] == ["v1", "invoiceitems"] and method == "POST":
+            return self.create_invoice_item(params)
+        if parts[:2] == ["v1", "invoices"]:
+            return self.invoice_request(method, parts[2:], params)
         return error(404, f"Unrecognized request URL ({method} {path})")
+
+    def create_customer(self, params: dict) -> tuple[int, dict]:
+        customer_id = f"cus_test_{next(self.ids)}"
+        self.customers[customer_id] = {
+            "id": customer_id,
+            "object": "customer",
+            "name": params.get("name"),
+            "email": params.get("email"),
+        }
+        return 200, self.customers[customer_id]
+
+    def create_invoice_item(self, params: dict) -> tuple[int, dict]:
+        invoice = self.invoices.get(params.get("invoice", ""))
+        if invoice is None or params.get("customer") != invoice["customer"]:
+            return error(400, "No such invoice for this customer")
+        if invoice["status"] != "draft":
+            return error(400, "Items can be added to draft invoices only.")
+        item_id = f"ii_test_{next(self.ids)}"
+        quantity = int(params.get("quantity") or 1)
+        amount = round(float(params["unit_amount_decimal"]) * quantity)
+        self.invoice_items[item_id] = {
+            "id": item_id,
+            "object": "invoiceitem",
+            "invoice": invoice["id"],
+            "quantity": quantity,
+            "amount": amount,
+            "description": params.get("description"),
+        }
+        invoice["amount_due"] += amount
+        invoice["total"] += amount
+        return 200, self.invoice_items[item_id]
+
+    def invoice_request(
+        self, method: str, rest: list[str], params: dict
+    ) -> tuple[int, dict]:
+        if method == "POST" and not rest:
+            if params.get("customer") not in self.customers:
+                return error(400, "No such customer")
+            invoice_id = f"in_test_{next(self.ids)}"
+            self.invoices[invoice_id] = {
+                "id": invoice_id,
+                "object": "invoice",
+                "customer": params["customer"],
+                "collection_method": params.get("collection_method"),
+                "days_until_due": int(params.get("days_until_due") or 0),
+                "status": "draft",
+                "number": None,
+                "hosted_invoice_url": None,
+                "amount_due": 0,
+                "amount_paid": 0,
+                "total": 0,
+                "paid_out_of_band": False,
+                "due_date": None,
+                "status_transitions": {"finalized_at": None, "paid_at": None},
+                "metadata": {
+                    "invoice_request": params.get("metadata[invoice_request]")
+                },
+            }
+            return 200, self.invoices[invoice_id]
+        invoice = self.invoices.get(rest[0]) if rest else None
+        if invoice is None:
+            return error(404, "No such invoice")
+        action = rest[1:]
+        if method == "GET" and not action:
+            return 200, invoice
+        if method == "POST" and action == ["finalize"]:
+            if invoice["status"] != "draft":
+                return error(400, "This invoice is already finalized.")
+            now = int(time.time())
+            invoice.update(
+                status="open",
+                number=f"TEST-{len(self.invoices):04d}",
+                hosted_invoice_url=f"https://invoice.stripe.test/i/{invoice['id']}",
+                due_date=now + invoice["days_until_due"] * 86400,
+            )
+            invoice["status_transitions"]["finalized_at"] = now
+            return 200, invoice
+        if method == "POST" and action == ["send"]:
+            if invoice["status"] != "open":
+                return error(400, "Only open invoices can be sent.")
+            return 200, invoice
+        if method == "POST" and action == ["pay"]:
+            if invoice["status"] != "open":
+                return error(400, "Invoice is already paid or void.")
+            self.pay_invoice(
+                invoice["id"],
+                paid_at=int(time.time()),
+                out_of_band=params.get("paid_out_of_band") == "true",
+            )
+            return 200, invoice
+        return error(404, f"Unrecognized invoice request ({method} {rest})")
 
     def create_session(self, params: dict) -> tuple[int, dict]:
         session_id = f"cs_test_{next(self.ids)}"

@@ -8,6 +8,16 @@ from .certificates import (
     new_certificate_code,
     normalise_code,
 )
+from .codes import SeatCode, code_lookup, derive_code
+from .invoices import (
+    INVOICE_SEATS_MAX,
+    INVOICE_SEATS_MIN,
+    InvoicePaymentMethod,
+    InvoiceRequest,
+    InvoiceRequestPage,
+    InvoiceStatus,
+    PaidVia,
+)
 from .pages import (
     DEFAULT_TIME_ZONE,
     ScheduleIndexPage,
@@ -32,6 +42,16 @@ from .tickets import (
 )
 
 __all__ = [
+    "INVOICE_SEATS_MAX",
+    "INVOICE_SEATS_MIN",
+    "InvoicePaymentMethod",
+    "InvoiceRequest",
+    "InvoiceRequestPage",
+    "InvoiceStatus",
+    "PaidVia",
+    "SeatCode",
+    "code_lookup",
+    "derive_code",
     "Certificate",
     "CertificateSettings",
     "CertificateStatus",

@@ -139,6 +139,7 @@ class PaymentMethod(models.TextChoices):
     STRIPE = "stripe", "Stripe"
     DEMO = "demo", "Demo (no payment)"
     FREE = "free", "Free"
+    CODE = "code", "Seat code"
 
 
 class Order(PrivateLink, models.Model):
@@ -181,6 +182,15 @@ class Order(PrivateLink, models.Model):
     )
     payment_method = models.CharField(
         max_length=10, choices=PaymentMethod.choices, default=PaymentMethod.STRIPE
+    )
+    # The code that paid for its seats (payment_method CODE), redeemed at checkout.
+    seat_code = models.ForeignKey(
+        "workshops.SeatCode",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="orders",
     )
     # Seats stay held until then; None while a payment is processing.
     hold_expires_at = models.DateTimeField(null=True, blank=True)

@@ -10,7 +10,9 @@ the success page, whichever comes first, fulfil an order exactly once.
 By subject: `seats` (the session lock and the count), `orders` (checkout,
 payment and settling with Stripe), `stripe_events` (the webhook), `tickets`
 (cancel, move, hand on), `refunds` (each seat's share, late payments),
-`emails` (what buyers and attendees are sent), `attendance` (who came) and
+`emails` (what buyers and attendees are sent), `invoices` (group orders by
+invoice or offline payment), `codes` (seat codes: issued, redeemed, changed by
+staff), `attendance` (who came) and
 `certificates` (requested, issued, emailed by a task, revoked). Refunds are
 recorded under the change's locks and sent to Stripe after the commit by a task.
 """
@@ -28,7 +30,31 @@ from .certificates import (
     certificate_url,
     session_certificates_issue,
 )
+from .codes import (
+    CodeError,
+    CodeGuesses,
+    CodeRefused,
+    seat_code_add_seats,
+    seat_code_extend,
+    seat_code_find,
+    seat_code_issue,
+    seat_code_redeem,
+    seat_code_redemptions,
+    seat_code_share,
+    seat_code_url,
+    seat_code_void,
+)
 from .emails import absolute, order_url, ticket_url
+from .invoices import (
+    InvoiceError,
+    invoice_request_create,
+    invoice_request_issue,
+    invoice_request_mark_paid_demo,
+    invoice_request_paid,
+    invoice_request_record_payment,
+    invoice_request_refresh,
+    invoice_sync,
+)
 from .orders import (
     MAX_UNPAID_ORDERS,
     Attendee,
@@ -60,6 +86,7 @@ from .stripe_events import (
     StripeEventDeferred,
     stripe_event_first_time,
     stripe_event_handle,
+    stripe_invoice_event_handle,
 )
 from .tickets import (
     MoveQuote,
@@ -72,6 +99,27 @@ from .tickets import (
 )
 
 __all__ = [
+    "CodeError",
+    "CodeGuesses",
+    "CodeRefused",
+    "InvoiceError",
+    "invoice_request_create",
+    "invoice_request_issue",
+    "invoice_request_mark_paid_demo",
+    "invoice_request_paid",
+    "invoice_request_record_payment",
+    "invoice_request_refresh",
+    "invoice_sync",
+    "seat_code_add_seats",
+    "seat_code_extend",
+    "seat_code_find",
+    "seat_code_issue",
+    "seat_code_redeem",
+    "seat_code_redemptions",
+    "seat_code_share",
+    "seat_code_url",
+    "seat_code_void",
+    "stripe_invoice_event_handle",
     "AttendanceError",
     "AttendanceResult",
     "CertificateError",

@@ -7,6 +7,7 @@ from .checkout import (
     order_detail,
     stripe_webhook,
 )
+from .codes import seat_code_detail
 from .tickets import (
     ticket_calendar,
     ticket_certificate_pdf,
@@ -22,6 +23,7 @@ __all__ = [
     "order_cancelled",
     "order_demo_pay",
     "order_detail",
+    "seat_code_detail",
     "session_calendar",
     "stripe_webhook",
     "ticket_calendar",

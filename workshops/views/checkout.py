@@ -15,6 +15,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_POST
 from home import throttle
 
 from .. import payments, services
-from ..forms import AttendeeFormSet, BuyerForm, TicketChoiceForm
+from ..forms import AttendeeFormSet, BuyerForm, CodeRedeemForm, TicketChoiceForm
 from ..models import (
     Order,
     OrderStatus,
@@ -100,6 +101,7 @@ def book_details(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
         total=choice.total,
         buyer=BuyerForm(initial={"buyer_time_zone": booking.session.time_zone}),
         attendees=AttendeeFormSet(prefix="attendee", initial=[{}] * choice.seats),
+        code_form=CodeRedeemForm(),
         seats=choice.seats,
     )
 
@@ -112,16 +114,23 @@ def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
     seats = choice.seats
     buyer = BuyerForm(request.POST)
     attendees = AttendeeFormSet(request.POST, prefix="attendee")
+    code_form = CodeRedeemForm(request.POST)
     booking.context.update(
-        total=choice.total, buyer=buyer, attendees=attendees, seats=seats
+        total=choice.total,
+        buyer=buyer,
+        attendees=attendees,
+        code_form=code_form,
+        seats=seats,
     )
-    if not (buyer.is_valid() and attendees.is_valid()):
+    if not (buyer.is_valid() and attendees.is_valid() and code_form.is_valid()):
         return booking.render(status=400)
     if len(attendees.forms) != seats:
         attendees.non_form_errors().append(
             f"Give a name and email address for all {seats} seats."
         )
         return booking.render(status=400)
+    if code_form.cleaned_data["seat_code"]:
+        return book_with_code(booking, choice, buyer, attendees, code_form)
     try:
         order = services.order_create(
             session_id=booking.session.pk,
@@ -139,6 +148,43 @@ def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
     except services.CheckoutError as error:
         return booking.render(status=400, checkout_error=str(error))
     return start_payment(request, order)
+
+
+def book_with_code(
+    booking: Booking,
+    choice: TicketChoiceForm,
+    buyer: BuyerForm,
+    attendees,
+    code_form: CodeRedeemForm,
+) -> HttpResponse:
+    """Seats paid with a seat code: no payment step, straight to the order."""
+    request = booking.request
+    guesses = services.CodeGuesses(client=throttle.client_ip(request))
+    now = timezone.now()
+    try:
+        guesses.check(now=now)
+        order = services.seat_code_redeem(
+            code=code_form.cleaned_data["seat_code"],
+            session_id=booking.session.pk,
+            ticket_type_id=choice.cleaned_data["ticket_type"].pk,
+            quantity=choice.cleaned_data["quantity"],
+            buyer_name=buyer.cleaned_data["buyer_name"],
+            buyer_email=buyer.cleaned_data["buyer_email"],
+            buyer_time_zone=buyer.cleaned_data["buyer_time_zone"],
+            attendees=[
+                services.Attendee(form.cleaned_data["name"], form.cleaned_data["email"])
+                for form in attendees.forms
+            ],
+            now=now,
+        )
+    except services.CodeRefused as refused:
+        if refused.wrong_guess:
+            guesses.record_wrong(now=now)
+        code_form.add_error("seat_code", str(refused))
+        return booking.render(status=400)
+    except services.CheckoutError as error:
+        return booking.render(status=400, checkout_error=str(error))
+    return redirect("workshops:order", token=order.token)
 
 
 def start_payment(request: HttpRequest, order: Order) -> HttpResponse:
