@@ -1,0 +1,383 @@
+"""Group orders by invoice: the request form, Stripe invoices as the stand-in
+receives them, invoice.paid (repeated, paid out of band), offline payments."""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from wagtail.documents.models import Document
+from wagtail.models import Site
+
+from home.models import SiteSettings
+from tests.workshops.factories import InvoiceRequestPageFactory
+from workshops import payments, services
+from workshops.models import (
+    InvoiceRequest,
+    InvoiceStatus,
+    PaidVia,
+    SeatCode,
+    StripeEvent,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def deliver(client, stripe, event: dict):
+    payload = json.dumps(event).encode()
+    return client.post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=stripe.sign(payload, settings.STRIPE_WEBHOOK_SECRET),
+    )
+
+
+@pytest.fixture
+def invoice_page(home_page):
+    settings_row = SiteSettings.for_site(Site.objects.get(is_default_site=True))
+    settings_row.contact_email = "sales@tidewell.example"
+    settings_row.save()
+    return InvoiceRequestPageFactory(parent=home_page)
+
+
+def form_data(**overrides) -> dict:
+    data = {
+        "organisation": "Quayside Co-op",
+        "contact_name": "Imani Clarke",
+        "email": "billing@harbour.example",
+        "seats": "8",
+        "po_number": "PO-2291",
+        "payment_method": "ach",
+        "w9_wanted": "on",
+        "notes": "Please address it to Accounts Payable.",
+        "website": "",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def invoice_request(db) -> InvoiceRequest:
+    return InvoiceRequest.objects.create(
+        organisation="Quayside Co-op",
+        contact_name="Imani Clarke",
+        email="billing@harbour.example",
+        seats=8,
+        po_number="PO-2291",
+        payment_method="ach",
+    )
+
+
+def test_the_form_stores_the_request_mails_staff_and_sends_the_w9(
+    client, invoice_page, mailoutbox, commit
+):
+    site = Site.objects.get(is_default_site=True)
+    w9 = Document.objects.create(title="W-9")
+    w9.file.save("w9.pdf", ContentFile(b"%PDF-1.4 signed W-9"))
+    site_settings = SiteSettings.for_site(site)
+    site_settings.w9_document = w9
+    site_settings.save()
+    with commit():
+        response = client.post(invoice_page.url, form_data())
+    assert response.status_code == 302
+    request = InvoiceRequest.objects.get()
+    assert (request.organisation, request.seats, request.po_number) == (
+        "Quayside Co-op",
+        8,
+        "PO-2291",
+    )
+    assert request.w9_wanted and request.payment_method == "ach"
+    staff, ack = mailoutbox
+    assert staff.to == ["sales@tidewell.example"]
+    assert staff.reply_to == ["billing@harbour.example"]
+    assert (
+        "PO-2291" in staff.body and "/admin/workshops/invoice-requests/" in staff.body
+    )
+    assert ack.to == ["billing@harbour.example"]
+    # The acknowledgement carries nothing the visitor typed, and the W-9.
+    assert "Quayside" not in ack.body and "Accounts Payable" not in ack.body
+    [(filename, content, mimetype)] = ack.attachments
+    assert filename.startswith("w9") and content == b"%PDF-1.4 signed W-9"
+    assert mimetype == "application/pdf"
+    assert client.get(f"{invoice_page.url}?sent").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"seats": "0"}, "An invoice is for at least 1 seat."),
+        ({"seats": "10000"}, "We invoice up to 500 seats at once"),
+        ({"email": "billing@@harbour"}, "Enter an email address like"),
+        ({"email": "not an address"}, "Enter an email address like"),
+        ({"payment_method": "bitcoin"}, "Select a valid choice"),
+        ({"organisation": ""}, "Enter your organisation"),
+        ({"website": "https://spam.example"}, "hidden anti-spam field"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message_and_nothing_stored(
+    client, invoice_page, mailoutbox, overrides, message
+):
+    response = client.post(invoice_page.url, form_data(**overrides))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not InvoiceRequest.objects.exists()
+    assert mailoutbox == []
+
+
+def test_requests_are_throttled_per_client(client, invoice_page, settings):
+    settings.INQUIRIES_RATE_LIMIT = 2
+    for _ in range(2):
+        assert client.post(invoice_page.url, form_data()).status_code == 302
+    response = client.post(invoice_page.url, form_data())
+    assert response.status_code == 429
+    assert InvoiceRequest.objects.count() == 2
+
+
+def issue(invoice_request, **kwargs):
+    return services.invoice_request_issue(
+        request_id=invoice_request.pk,
+        unit_price=kwargs.get("unit_price", Decimal("325.00")),
+        days_until_due=kwargs.get("days_until_due", 30),
+    )
+
+
+def test_issuing_sends_stripe_a_customer_an_invoice_one_line_then_finalizes_and_sends(
+    stripe, invoice_request
+):
+    request = issue(invoice_request)
+    ref = f"INV-REQ-{invoice_request.pk}"
+    assert [(r.method, r.path) for r in stripe.requests] == [
+        ("POST", "/v1/customers"),
+        ("POST", "/v1/invoices"),
+        ("POST", "/v1/invoiceitems"),
+        ("POST", f"/v1/invoices/{request.stripe_invoice_id}/finalize"),
+        ("POST", f"/v1/invoices/{request.stripe_invoice_id}/send"),
+    ]
+    customer, invoice, item, finalize, send = stripe.requests
+    assert customer.params["name"] == "Quayside Co-op"
+    assert customer.params["email"] == "billing@harbour.example"
+    assert customer.params["metadata[invoice_request]"] == ref
+    assert invoice.params["customer"] == request.stripe_customer_id
+    assert invoice.params["collection_method"] == "send_invoice"
+    assert invoice.params["days_until_due"] == "30"
+    assert invoice.params["pending_invoice_items_behavior"] == "exclude"
+    assert [
+        invoice.params[f"payment_settings[payment_method_types][{n}]"] for n in range(3)
+    ] == ["card", "us_bank_account", "customer_balance"]
+    assert (
+        invoice.params[
+            "payment_settings[payment_method_options][customer_balance][funding_type]"
+        ]
+        == "bank_transfer"
+    )
+    assert invoice.params["custom_fields[0][name]"] == "PO number"
+    assert invoice.params["custom_fields[0][value]"] == "PO-2291"
+    assert item.params["invoice"] == request.stripe_invoice_id
+    assert item.params["quantity"] == "8"
+    assert item.params["unit_amount_decimal"] == "32500"
+    assert item.params["currency"] == "usd"
+    # Our own idempotency keys, one per step.
+    keys = [r.headers["idempotency-key"] for r in stripe.requests]
+    assert keys == [
+        f"{ref}-8x32500-{step}"
+        for step in ("customer", "invoice", "item", "finalize", "send")
+    ]
+    assert all(
+        r.headers["authorization"] == "Bearer sk_test_standin" for r in stripe.requests
+    )
+    assert request.status == InvoiceStatus.INVOICED
+    assert request.stripe_invoice_url.startswith("https://invoice.stripe.test/")
+    assert request.stripe_invoice_status == "open"
+    assert stripe.invoices[request.stripe_invoice_id]["amount_due"] == 8 * 32500
+
+
+def test_issuing_twice_bills_once(stripe, invoice_request):
+    issue(invoice_request)
+    with pytest.raises(services.InvoiceError):
+        issue(invoice_request)
+    assert len(stripe.invoices) == 1
+
+
+def test_a_lost_answer_is_retried_with_the_same_keys_and_makes_one_invoice(
+    stripe, invoice_request
+):
+    stripe.fail_next = 1  # the client retries by itself, with the same key
+    request = issue(invoice_request)
+    assert len(stripe.customers) == 1 and len(stripe.invoices) == 1
+    assert request.status == InvoiceStatus.INVOICED
+
+
+@pytest.mark.parametrize(
+    ("unit_price", "days", "message"),
+    [(Decimal("0"), 30, "price per seat"), (Decimal("325"), 0, "days to pay")],
+)
+def test_bad_invoice_terms_are_refused_before_stripe(
+    stripe, invoice_request, unit_price, days, message
+):
+    with pytest.raises(services.InvoiceError, match=message):
+        issue(invoice_request, unit_price=unit_price, days_until_due=days)
+    assert stripe.requests == []
+
+
+def test_invoice_paid_three_times_issues_one_code_and_one_email(
+    client, stripe, invoice_request, mailoutbox, commit
+):
+    request = issue(invoice_request)
+    # Paid on 3 March, reported days later: the code runs a year from 3 March.
+    paid_at = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
+    stripe.pay_invoice(request.stripe_invoice_id, paid_at=int(paid_at.timestamp()))
+    event = stripe.invoice_event("invoice.paid", request.stripe_invoice_id)
+    stripe.requests.clear()
+    with commit():
+        for _ in range(3):
+            assert deliver(client, stripe, event).status_code == 200
+    code = SeatCode.objects.get()
+    assert code.invoice_request == invoice_request
+    assert code.seats == 8
+    assert code.paid_on == timezone.localdate(paid_at)
+    assert code.valid_until == date(2027, code.paid_on.month, code.paid_on.day)
+    assert StripeEvent.objects.filter(type="invoice.paid").count() == 1
+    # The event is a trigger: the invoice was fetched from Stripe once.
+    assert [(r.method, r.path) for r in stripe.requests] == [
+        ("GET", f"/v1/invoices/{request.stripe_invoice_id}")
+    ]
+    [email] = mailoutbox
+    assert email.to == ["billing@harbour.example"]
+    assert code.code in email.body
+    assert "/codes/" in email.body
+    request.refresh_from_db()
+    assert request.status == InvoiceStatus.PAID
+    assert request.paid_via == PaidVia.STRIPE
+    assert request.amount_received == Decimal("2600.00")
+
+
+def test_three_different_events_for_one_invoice_still_issue_one_code(
+    client, stripe, invoice_request, mailoutbox, commit
+):
+    request = issue(invoice_request)
+    stripe.pay_invoice(
+        request.stripe_invoice_id, paid_at=int(timezone.now().timestamp())
+    )
+    with commit():
+        for _ in range(3):
+            event = stripe.invoice_event("invoice.paid", request.stripe_invoice_id)
+            assert deliver(client, stripe, event).status_code == 200
+    assert SeatCode.objects.count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_an_event_that_says_paid_for_an_open_invoice_issues_nothing(
+    client, stripe, invoice_request, mailoutbox, commit
+):
+    """Forged or stale: what Stripe says now decides."""
+    request = issue(invoice_request)
+    event = stripe.invoice_event("invoice.paid", request.stripe_invoice_id)
+    event["data"]["object"]["status"] = "paid"
+    with commit():
+        assert deliver(client, stripe, event).status_code == 200
+    assert not SeatCode.objects.exists()
+    assert mailoutbox == []
+
+
+def test_an_invoice_marked_paid_out_of_band_at_stripe_yields_the_code(
+    client, stripe, invoice_request, mailoutbox, commit
+):
+    request = issue(invoice_request)
+    stripe.pay_invoice(
+        request.stripe_invoice_id,
+        paid_at=int(datetime(2026, 5, 20, 12, tzinfo=UTC).timestamp()),
+        out_of_band=True,
+    )
+    with commit():
+        deliver(
+            client,
+            stripe,
+            stripe.invoice_event("invoice.paid", request.stripe_invoice_id),
+        )
+    code = SeatCode.objects.get()
+    assert code.paid_on == date(2026, 5, 20)
+    request.refresh_from_db()
+    assert "paid outside Stripe" in request.payment_reference
+    assert len(mailoutbox) == 1
+
+
+def test_a_check_recorded_by_staff_issues_the_code_from_the_day_it_arrived(
+    stripe, invoice_request, mailoutbox, commit, admin_user
+):
+    request = issue(invoice_request)
+    stripe.requests.clear()
+    today = timezone.localdate()
+    with commit():
+        code = services.invoice_request_record_payment(
+            request_id=request.pk,
+            paid_via=PaidVia.CHECK,
+            amount=Decimal("2600.00"),
+            received_on=today - timedelta(days=4),
+            reference="Check 10442",
+            user=admin_user,
+        )
+    assert code.paid_on == today - timedelta(days=4)
+    assert code.valid_until == services.codes.add_a_year(today - timedelta(days=4))
+    # Stripe is told so it stops its reminders; its invoice.paid then finds the code.
+    [pay] = stripe.requests
+    assert (pay.method, pay.path) == (
+        "POST",
+        f"/v1/invoices/{request.stripe_invoice_id}/pay",
+    )
+    assert pay.params == {"paid_out_of_band": "true"}
+    assert len(mailoutbox) == 1
+    synced = services.invoice_sync(
+        state=payments.invoice_retrieve(request.stripe_invoice_id)
+    )
+    assert SeatCode.objects.count() == 1 and synced.seat_code == code
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"received_on": date(2999, 1, 1)}, "cannot be in the future"),
+        ({"amount": Decimal("0")}, "amount received"),
+        ({"reference": "  "}, "check number"),
+        ({"paid_via": PaidVia.STRIPE}, "check or a wire"),
+    ],
+)
+def test_bad_offline_payments_change_nothing(
+    invoice_request, mailoutbox, overrides, message
+):
+    kwargs = {
+        "request_id": invoice_request.pk,
+        "paid_via": PaidVia.WIRE,
+        "amount": Decimal("2600"),
+        "received_on": timezone.localdate(),
+        "reference": "SWIFT ref 88",
+        **overrides,
+    }
+    with pytest.raises(services.InvoiceError, match=message):
+        services.invoice_request_record_payment(**kwargs)
+    assert not SeatCode.objects.exists()
+    invoice_request.refresh_from_db()
+    assert invoice_request.status == InvoiceStatus.REQUESTED
+
+
+def test_demo_mode_marks_paid_through_the_same_service(
+    demo_checkout, invoice_request, mailoutbox, commit
+):
+    with commit():
+        code = services.invoice_request_mark_paid_demo(request_id=invoice_request.pk)
+    assert code.invoice_request == invoice_request
+    assert code.paid_on == timezone.localdate()
+    assert len(mailoutbox) == 1
+    with pytest.raises(services.InvoiceError):
+        services.invoice_request_mark_paid_demo(request_id=invoice_request.pk)
+
+
+def test_demo_payments_are_refused_with_stripe_keys(invoice_request):
+    with pytest.raises(services.InvoiceError):
+        services.invoice_request_mark_paid_demo(request_id=invoice_request.pk)
+    assert not SeatCode.objects.exists()
+    assert mail.outbox == []
