@@ -29,6 +29,21 @@ class Attachment:
     mimetype: str
 
 
+@dataclass(frozen=True)
+class CalendarInvite:
+    """An iTIP message (RFC 5546) for a calendar app to act on, sent as iMIP.
+
+    RFC 6047 carries it as a `text/calendar; method=...` part whose method
+    matches the METHOD inside; it goes in the multipart/alternative beside the
+    text and HTML (where Gmail, Outlook and Apple Mail look for it), and once
+    more as an `.ics` attachment for clients that only offer attachments.
+    """
+
+    method: str
+    content: bytes
+    filename: str = "invite.ics"
+
+
 def email_context(*, site: Site | None = None) -> dict[str, Any]:
     """What every email template may use: the site's settings and its base URL."""
     site = site or Site.objects.filter(is_default_site=True).first()
@@ -48,6 +63,7 @@ def render_templated_email(
     reply_to: Sequence[str] = (),
     from_email: str | None = None,
     site: Site | None = None,
+    invite: CalendarInvite | None = None,
 ) -> EmailMultiAlternatives:
     """Render the three templates of `template` into a message, without sending it."""
     full_context = {**email_context(site=site), **(context or {})}
@@ -69,6 +85,13 @@ def render_templated_email(
     message.attach_alternative(
         render_to_string(f"{template}.html", full_context), "text/html"
     )
+    if invite is not None:
+        # Django makes "text/<subtype>" parts from the subtype it is given, so
+        # the method parameter rides along: text/calendar; method=REQUEST.
+        message.attach_alternative(
+            invite.content.decode(), f"text/calendar; method={invite.method}"
+        )
+        message.attach(invite.filename, invite.content, "application/ics")
     for attachment in attachments:
         message.attach(attachment.filename, attachment.content, attachment.mimetype)
     return message

@@ -6,6 +6,7 @@ class WorkshopsConfig(AppConfig):
     verbose_name = "Workshops"
 
     def ready(self):
-        # Importing the module registers its system checks; Django's app loading
-        # wants that done once the registry is ready, as here.
-        from . import checks  # noqa: F401
+        # Importing the modules registers their system checks and signal
+        # receivers; Django's app loading wants that done once the registry is
+        # ready, as here.
+        from . import checks, receivers  # noqa: F401

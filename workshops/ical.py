@@ -3,7 +3,8 @@
 Privacy: only what the public page shows goes into public files; the meeting
 link goes only into a ticket holder's own copy, and staff notes never. There is
 no ORGANIZER, so calendar apps send no acceptance replies to anyone (as pretix
-does for its public files).
+does for its public files). Only `session_imip`, mailed to one ticket holder when
+their session changes, names an ORGANIZER and the holder as ATTENDEE.
 
 Identity: each session's UID never changes and its SEQUENCE rises with every
 change calendar apps must apply, so a later file updates the same entry instead
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress
 
 from .formatting import day_label
 from .models import WorkshopSession
@@ -136,6 +137,56 @@ def session_cancel_ics(session: WorkshopSession, *, url: str) -> bytes:
     event = session_event(session, url=url)
     event["STATUS"] = "CANCELLED"
     return calendar_for([event], method="CANCEL").to_ical()
+
+
+def session_imip(
+    session: WorkshopSession,
+    *,
+    method: str,
+    url: str,
+    organizer: tuple[str, str],
+    attendee: tuple[str, str],
+    stamp: datetime,
+    meeting_url: str = "",
+) -> bytes:
+    """An iTIP message for one ticket holder (RFC 5546), to be mailed as iMIP.
+
+    METHOD:REQUEST updates the entry with the session's UID in their calendar;
+    METHOD:CANCEL withdraws it. Unlike the public files this names an ORGANIZER
+    (the site's contact address: RFC 5546 requires one, and clients only apply
+    updates that come from an organizer) and the holder as ATTENDEE with
+    RSVP=FALSE, so no client asks them to reply. `organizer` and `attendee` are
+    (name, email) pairs.
+    """
+    if method not in {"REQUEST", "CANCEL"}:
+        raise ValueError(f"Not an iTIP method we send: {method}")
+    cancelling = method == "CANCEL"
+    event = session_event(
+        session, url=url, meeting_url="" if cancelling else meeting_url
+    )
+    # The moment this message is made (RFC 5546 3.2): clients order messages of
+    # one SEQUENCE by it.
+    event.DTSTAMP = stamp
+    organizer_name, organizer_email = organizer
+    event.add(
+        "ORGANIZER",
+        vCalAddress(f"mailto:{organizer_email}"),
+        parameters={"CN": organizer_name} if organizer_name else None,
+    )
+    name, email = attendee
+    event.add(
+        "ATTENDEE",
+        vCalAddress(f"mailto:{email}"),
+        parameters={
+            "CN": name,
+            "ROLE": "REQ-PARTICIPANT",
+            "PARTSTAT": "ACCEPTED",
+            "RSVP": "FALSE",
+        },
+    )
+    if cancelling:
+        event["STATUS"] = "CANCELLED"
+    return calendar_for([event], method=method).to_ical()
 
 
 def sessions_ics(

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views import waitlist as waitlist_views
 
 app_name = "workshops"
 
@@ -41,4 +42,14 @@ urlpatterns = [
     path("certificates/", views.certificate_lookup, name="certificate_lookup"),
     path("certificates/<str:code>/", views.certificate_verify, name="certificate"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+    path(
+        "waiting-list/<int:session_pk>/",
+        waitlist_views.waitlist_join,
+        name="waitlist_join",
+    ),
+    path(
+        "waiting-list/place/<str:token>/",
+        waitlist_views.waitlist_entry,
+        name="waitlist_entry",
+    ),
 ]

@@ -18,6 +18,14 @@ from .invoices import (
     InvoiceStatus,
     PaidVia,
 )
+from .notices import (
+    CalendarState,
+    ChangeKind,
+    NoticeReason,
+    NoticeState,
+    SessionChange,
+    SessionNotice,
+)
 from .pages import (
     DEFAULT_TIME_ZONE,
     ScheduleIndexPage,
@@ -40,6 +48,7 @@ from .tickets import (
     TicketType,
     seat_holding_q,
 )
+from .waitlist import WaitlistEntry, WaitlistSettings, WaitlistStatus
 
 __all__ = [
     "INVOICE_SEATS_MAX",
@@ -76,4 +85,13 @@ __all__ = [
     "normalise_code",
     "seat_holding_q",
     "validate_time_zone",
+    "CalendarState",
+    "ChangeKind",
+    "NoticeReason",
+    "NoticeState",
+    "SessionChange",
+    "SessionNotice",
+    "WaitlistEntry",
+    "WaitlistSettings",
+    "WaitlistStatus",
 ]

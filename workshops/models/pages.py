@@ -19,7 +19,8 @@ from wagtail.search import index
 from home.models import BasePage
 
 from ..blocks import WorkshopStreamBlock
-from ..forms import ScheduleIndexPageForm, WorkshopPageForm
+from ..forms import ScheduleIndexPageForm
+from ..forms_notices import WorkshopPageNoticeForm
 from .tickets import Ticket
 
 DEFAULT_TIME_ZONE = "America/New_York"
@@ -143,6 +144,14 @@ class WorkshopPage(BasePage):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="The price of one seat, shown on the page.",
     )
+    # Read once by the publish that sends a date-change notice, then cleared; the
+    # edit form always starts it empty (forms_notices), so no old message returns.
+    notice_message = models.TextField(
+        "message to ticket holders",
+        blank=True,
+        help_text="Optional. Sent with the date-change email if this publish moves "
+        "or cancels a session that has tickets; nothing is sent otherwise.",
+    )
 
     content_panels = [
         *BasePage.content_panels,
@@ -157,6 +166,7 @@ class WorkshopPage(BasePage):
             heading="Logistics and price",
         ),
         InlinePanel("sessions", heading="Sessions (dates)", label="Session"),
+        FieldPanel("notice_message"),
     ]
     # Only public text is indexed: sessions carry private links and notes.
     search_fields = [
@@ -165,11 +175,11 @@ class WorkshopPage(BasePage):
         index.SearchField("body"),
     ]
 
-    base_form_class = WorkshopPageForm
+    base_form_class = WorkshopPageNoticeForm
     parent_page_types = ["workshops.ScheduleIndexPage"]
     subpage_types: list[str] = []
     # A copy starts without dates: copied sessions would share calendar UIDs.
-    exclude_fields_in_copy = ["sessions"]
+    exclude_fields_in_copy = ["sessions", "notice_message"]
 
     class Meta:
         verbose_name = "workshop page"
@@ -347,6 +357,20 @@ class WorkshopSession(models.Model):
             self.status in {SessionStatus.SCHEDULED, SessionStatus.TENTATIVE}
             and self.local_start > timezone.now()
             and not self.is_sold_out
+        )
+
+    @property
+    def offers_waitlist(self) -> bool:
+        """Sold out but still to come: 'tell me if a seat frees up'."""
+        open_statuses = {
+            SessionStatus.SCHEDULED,
+            SessionStatus.TENTATIVE,
+            SessionStatus.SOLD_OUT,
+        }
+        return (
+            self.status in open_statuses
+            and self.is_sold_out
+            and self.local_start > timezone.now()
         )
 
     @property

@@ -55,6 +55,15 @@ from .invoices import (
     invoice_request_refresh,
     invoice_sync,
 )
+from .notices import (
+    NoticeError,
+    session_calendar_baseline,
+    session_notice_resend,
+    session_notices_send,
+    session_reschedule,
+    ticket_moved_notify,
+    workshop_page_published,
+)
 from .orders import (
     MAX_UNPAID_ORDERS,
     Attendee,
@@ -96,6 +105,14 @@ from .tickets import (
     ticket_move,
     ticket_move_quote,
     ticket_update_attendee,
+)
+from .waitlist import (
+    WaitlistError,
+    session_waitlist_offer,
+    waitlist_join,
+    waitlist_leave,
+    waitlist_offer_claim,
+    waitlist_url,
 )
 
 __all__ = [
@@ -167,4 +184,17 @@ __all__ = [
     "ticket_price",
     "ticket_update_attendee",
     "ticket_url",
+    "NoticeError",
+    "session_calendar_baseline",
+    "session_notice_resend",
+    "session_notices_send",
+    "session_reschedule",
+    "ticket_moved_notify",
+    "workshop_page_published",
+    "WaitlistError",
+    "session_waitlist_offer",
+    "waitlist_join",
+    "waitlist_leave",
+    "waitlist_offer_claim",
+    "waitlist_url",
 ]

@@ -1,0 +1,412 @@
+"""Date-change notices: a published change raises SEQUENCE and mails each holder once.
+
+The mechanism (baseline, change, ledger, sender) is described in docs/notices.md.
+"""
+
+import secrets
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from email.utils import parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from wagtail.log_actions import log
+from wagtail.models import Site
+
+from home.email import CalendarInvite, render_templated_email
+from home.models import SiteSettings
+from home.tasks import enqueue_on_commit
+
+from .. import tasks
+from ..formatting import session_when
+from ..ical import event_status, session_imip
+from ..models import (
+    CalendarState,
+    ChangeKind,
+    NoticeReason,
+    NoticeState,
+    SessionChange,
+    SessionNotice,
+    Ticket,
+    TicketStatus,
+    WaitlistStatus,
+    WorkshopPage,
+    WorkshopSession,
+)
+from ..models.notices import LEFT_DETAIL, SUPERSEDED_DETAIL
+from .emails import ticket_url
+
+# How long a sender may hold a notice in `sending` before another run takes it
+# for dead and marks it uncertain: far longer than one SMTP call.
+NOTICE_LEASE = timedelta(minutes=10)
+# What a change compares: where the event is in a calendar and how it shows.
+MATERIAL = ("date", "start_time", "end_time", "time_zone", "alternative_date", "status")
+
+
+class NoticeError(Exception):
+    """A reason to refuse a notice action, worded for staff."""
+
+
+def session_snapshot(session: WorkshopSession) -> dict[str, Any]:
+    """What a holder's calendar shows of a session, as JSON: compared, and shown."""
+
+    def iso(value: date | time | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "date": iso(session.date),
+        "start_time": iso(session.start_time),
+        # The effective end, so a change of the workshop's run time counts too.
+        "end_time": iso(session.local_end.time()) if session.start_time else None,
+        "time_zone": session.time_zone,
+        "alternative_date": iso(session.alternative_date),
+        # As calendars see it (CONFIRMED, TENTATIVE, CANCELLED): sold out or
+        # completed moves nothing in anyone's calendar.
+        "status": event_status(session),
+        "session_status": session.status,
+    }
+
+
+def snapshot_session(session: WorkshopSession, snapshot: dict) -> WorkshopSession:
+    """An unsaved copy of `session` as a snapshot describes it, for wording times."""
+    return WorkshopSession(
+        workshop=session.workshop,
+        date=date.fromisoformat(snapshot["date"]),
+        start_time=_time(snapshot["start_time"]),
+        end_time=_time(snapshot["end_time"]),
+        time_zone=snapshot["time_zone"],
+        alternative_date=date.fromisoformat(snapshot["alternative_date"])
+        if snapshot["alternative_date"]
+        else None,
+        status=snapshot["session_status"],
+        audience_label=session.audience_label,
+    )
+
+
+def _time(value: str | None) -> time | None:
+    return time.fromisoformat(value) if value else None
+
+
+def _material(snapshot: dict) -> tuple:
+    return tuple(snapshot.get(key) for key in MATERIAL)
+
+
+def session_calendar_baseline(*, session_id: int) -> CalendarState:
+    """Record what a new session's holders will be told, if not recorded yet."""
+    session = WorkshopSession.objects.select_related("workshop").get(pk=session_id)
+    state, _ = CalendarState.objects.get_or_create(
+        session=session,
+        defaults={"sequence": session.sequence, "snapshot": session_snapshot(session)},
+    )
+    return state
+
+
+def workshop_page_published(*, page_id: int, user=None) -> list[SessionChange]:
+    """A workshop page went live: each session's material change, told once."""
+    page = WorkshopPage.objects.get(pk=page_id)
+    message = page.notice_message.strip()
+    changes = []
+    for session_id in page.sessions.values_list("pk", flat=True):
+        change = session_reschedule(session_id=session_id, message=message, user=user)
+        if change is not None:
+            changes.append(change)
+    if page.notice_message:
+        # Used by this publish, or by none: never by the next one.
+        WorkshopPage.objects.filter(pk=page_id).update(notice_message="")
+    # A raised capacity frees seats: the waiting lists hear of them.
+    for session_id in (
+        page.sessions.filter(waitlist__status=WaitlistStatus.WAITING)
+        .values_list("pk", flat=True)
+        .distinct()
+    ):
+        enqueue_on_commit(tasks.session_waitlist_offer, session_id)
+    return changes
+
+
+def session_reschedule(
+    *, session_id: int, message: str = "", user=None
+) -> SessionChange | None:
+    """Compare a published session with what its holders were told; tell them once.
+
+    A material change (date, times, zone, calendar status) raises SEQUENCE by
+    one, records the change, queues one notice per valid ticket and the task
+    that sends them. Anything else, or the same state again, changes nothing.
+    """
+    with transaction.atomic():
+        session = (
+            WorkshopSession.objects.select_for_update(of=("self",))
+            .select_related("workshop")
+            .get(pk=session_id)
+        )
+        state = CalendarState.objects.select_for_update().filter(session=session)
+        state = state.first() or session_calendar_baseline(session_id=session_id)
+        now = session_snapshot(session)
+        change = None
+        if _material(now) != _material(state.snapshot):
+            change = _record_change(
+                session, state=state, after=now, message=message, user=user
+            )
+        if session.sequence != state.sequence:
+            # A page revision stores the session's fields, SEQUENCE included:
+            # publishing it writes back the number it was drafted with.
+            WorkshopSession.objects.filter(pk=session.pk).update(
+                sequence=state.sequence
+            )
+    return change
+
+
+def _kind(before: dict, after: dict) -> str:
+    if after["status"] == "CANCELLED":
+        return ChangeKind.CANCELLED
+    if before["status"] == "CANCELLED":
+        return ChangeKind.REINSTATED
+    return ChangeKind.RESCHEDULED
+
+
+def _record_change(
+    session: WorkshopSession, *, state: CalendarState, after: dict, message: str, user
+) -> SessionChange:
+    before = state.snapshot
+    state.sequence += 1
+    state.snapshot = after
+    state.save()
+    change = SessionChange.objects.create(
+        session=session,
+        sequence=state.sequence,
+        kind=_kind(before, after),
+        before=before,
+        after=after,
+        message=message,
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    # Notices of an earlier change not sent yet would show a time that no
+    # longer holds: this change's notice replaces them.
+    SessionNotice.objects.filter(session=session, reason=NoticeReason.CHANGE).skip(
+        detail=SUPERSEDED_DETAIL
+    )
+    method = "CANCEL" if change.kind == ChangeKind.CANCELLED else "REQUEST"
+    tickets = Ticket.objects.filter(session=session, status=TicketStatus.VALID)
+    SessionNotice.objects.bulk_create(
+        SessionNotice(
+            session=session,
+            change=change,
+            ticket_id=ticket_id,
+            reason=NoticeReason.CHANGE,
+            method=method,
+            key=f"change-{change.pk}-ticket-{ticket_id}",
+        )
+        for ticket_id in tickets.values_list("pk", flat=True)
+    )
+    log(
+        session.workshop,
+        "workshops.session.changed",
+        user=user if getattr(user, "pk", None) else None,
+        data={
+            "session": session.pk,
+            "sequence": state.sequence,
+            "kind": change.kind,
+            "before": before,
+            "after": after,
+        },
+    )
+    _enqueue_send(session.pk)
+    return change
+
+
+def _enqueue_send(session_id: int) -> None:
+    enqueue_on_commit(tasks.session_notices_send, session_id)
+
+
+def ticket_moved_notify(*, ticket_id: int, from_session_id: int) -> list[SessionNotice]:
+    """A ticket moved sessions: CANCEL the old entry, REQUEST the new one, once each.
+
+    Call it from the move's transaction (`ticket_move`), after the ticket's new
+    session is saved: the pair is queued with the move and sent after commit.
+    """
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        if ticket.session_id == from_session_id:
+            raise NoticeError("The ticket is still for that session.")
+        stamp = f"{ticket.pk}-{from_session_id}-{ticket.session_id}-" + (
+            f"{ticket.updated_at.timestamp():.6f}"
+        )
+        notices = []
+        for session_id, reason, method in (
+            (from_session_id, NoticeReason.MOVED_OUT, "CANCEL"),
+            (ticket.session_id, NoticeReason.MOVED_IN, "REQUEST"),
+        ):
+            notice, _ = SessionNotice.objects.get_or_create(
+                key=f"{reason}-{stamp}",
+                defaults={
+                    "session_id": session_id,
+                    "ticket": ticket,
+                    "reason": reason,
+                    "method": method,
+                },
+            )
+            notices.append(notice)
+        for session_id in {from_session_id, ticket.session_id}:
+            _enqueue_send(session_id)
+    return notices
+
+
+def session_notice_resend(*, notice_id: int, user=None) -> SessionNotice:
+    """Staff send one notice again (it failed, or the holder lost it)."""
+    with transaction.atomic():
+        notice = SessionNotice.objects.select_for_update().get(pk=notice_id)
+        if notice.state in {NoticeState.QUEUED, NoticeState.SENDING}:
+            raise NoticeError("This notice is on its way already.")
+        SessionNotice.objects.filter(pk=notice.pk).resend()
+        log(
+            notice.ticket,
+            "workshops.notice.resent",
+            user=user,
+            data={"notice": notice.pk, "was": notice.state},
+        )
+        _enqueue_send(notice.session_id)
+    notice.refresh_from_db()
+    return notice
+
+
+def session_notices_send(
+    *,
+    session_id: int,
+    now: Callable[[], datetime] = timezone.now,
+    checkpoint: Callable[[str], None] | None = None,
+) -> int:
+    """Send a session's queued notices, each at most once; returns how many went.
+
+    Each notice is handed over (`queued → sending`, committed) before its email
+    goes and settled after, so a run that dies leaves at most the one notice it
+    was sending `uncertain`, and a second run sends only what is still queued.
+    `checkpoint` lets tests stop the run between the steps.
+    """
+    SessionNotice.objects.filter(session_id=session_id).expire(
+        before=now() - NOTICE_LEASE
+    )
+    sent = 0
+    while (notice := _hand_over_next(session_id=session_id, now=now())) is not None:
+        token = notice.claim_token
+        if checkpoint:
+            checkpoint("handed_over")
+        try:
+            message = _notice_message(notice)
+        except _Departed as departed:
+            SessionNotice.objects.filter(pk=notice.pk).settle(
+                token=token, state=NoticeState.SKIPPED, detail=str(departed)
+            )
+            continue
+        try:
+            message.send()
+        except Exception as error:  # any mail error is this row's to record
+            SessionNotice.objects.filter(pk=notice.pk).settle(
+                token=token, state=NoticeState.FAILED, detail=f"{error}"
+            )
+            continue
+        if checkpoint:
+            checkpoint("sent")
+        SessionNotice.objects.filter(pk=notice.pk).settle(
+            token=token, state=NoticeState.SENT
+        )
+        sent += 1
+    return sent
+
+
+def _hand_over_next(*, session_id: int, now: datetime) -> SessionNotice | None:
+    token = secrets.token_hex(16)
+    with transaction.atomic():
+        pk = (
+            SessionNotice.objects.filter(
+                session_id=session_id, state=NoticeState.QUEUED
+            )
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if pk is None:
+            return None
+        SessionNotice.objects.filter(pk=pk).hand_over(token=token, now=now)
+    return SessionNotice.objects.select_related(
+        "ticket__order", "session__workshop", "change"
+    ).get(pk=pk, claim_token=token)
+
+
+class _Departed(Exception):
+    """The notice no longer has anyone to go to."""
+
+
+def _notice_message(notice: SessionNotice):
+    ticket, session = notice.ticket, notice.session
+    if notice.reason == NoticeReason.CHANGE and (
+        ticket.status != TicketStatus.VALID or ticket.session_id != session.pk
+    ):
+        raise _Departed(LEFT_DETAIL)
+    if notice.reason != NoticeReason.CHANGE and ticket.status != TicketStatus.VALID:
+        raise _Departed(LEFT_DETAIL)
+    SessionNotice.objects.filter(pk=notice.pk).update(email=ticket.attendee_email)
+    site = Site.objects.filter(is_default_site=True).first()
+    organizer = organizer_address(site)
+    invite = CalendarInvite(
+        method=notice.method,
+        content=session_imip(
+            session,
+            method=notice.method,
+            url=session.workshop.full_url or settings.BASE_URL,
+            organizer=organizer,
+            attendee=(ticket.attendee_name, ticket.attendee_email),
+            stamp=timezone.now(),
+            meeting_url=session.meeting_url,
+        ),
+    )
+    template = (
+        "workshops/emails/session_cancelled"
+        if notice.method == "CANCEL"
+        else "workshops/emails/session_changed"
+    )
+    return render_templated_email(
+        template=template,
+        to=[ticket.attendee_email],
+        context=notice_context(notice),
+        reply_to=[organizer[1]],
+        invite=invite,
+        site=site,
+    )
+
+
+def organizer_address(site: Site | None) -> tuple[str, str]:
+    """(name, email) of the site's contact address: who calendar entries are from."""
+    site_settings = SiteSettings.for_site(site) if site else None
+    if site_settings and site_settings.contact_email:
+        return site_settings.organisation_name, site_settings.contact_email
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)
+
+
+def notice_context(notice: SessionNotice) -> dict[str, Any]:
+    """What a notice's templates show: times in the holder's and the session's zone."""
+    ticket, session, change = notice.ticket, notice.session, notice.change
+    zone = ticket.order.buyer_time_zone or session.time_zone
+    old = snapshot_session(session, change.before) if change else None
+
+    def when(described: WorkshopSession | None) -> dict[str, str] | None:
+        if described is None:
+            return None
+        return {
+            "yours": session_when(described, zone),
+            "session": session_when(described),
+        }
+
+    return {
+        "ticket": ticket,
+        "session": session,
+        "notice": notice,
+        "change": change,
+        "holder_zone": zone,
+        "same_zone": zone == session.time_zone,
+        "old": when(old),
+        "new": when(session),
+        "message": change.message if change else "",
+        "ticket_url": ticket_url(ticket),
+    }
