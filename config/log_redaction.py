@@ -19,6 +19,10 @@ REDACTED = "[redacted]"
 TOKEN_ROUTES = (
     "orders",
     "tickets",
+    # A group's seat code: whoever holds the link can redeem its seats.
+    "codes",
+    # A waiting-list place: its link holds the freed seat for its owner.
+    "waiting-list/place",
     "newsletter/confirm",
     "newsletter/preferences",
     "newsletter/unsubscribe",

@@ -1,10 +1,18 @@
-"""Middleware of the site as a whole: its security policy, compression, a local 404."""
+"""Middleware of the site as a whole: its page cache, security policy, compression."""
+
+import re
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.gzip import GZipMiddleware
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from django.views.defaults import page_not_found
+from wagtail import views as wagtail_views
+from wagtail.models import Page
+
+from home import page_cache
 
 COMPRESSIBLE_TYPES = (
     "text/",
@@ -49,6 +57,9 @@ class PublicGZipMiddleware(GZipMiddleware):
     def process_response(
         self, request: HttpRequest, response: HttpResponse
     ) -> HttpResponse:
+        # The page cache compresses what it stores, once (PageCacheMiddleware).
+        if getattr(request, "page_cache_miss", False):
+            return response
         if not self._may_compress(request, response):
             return response
         return super().process_response(request, response)
@@ -64,6 +75,113 @@ class PublicGZipMiddleware(GZipMiddleware):
             and "no-store" not in cache_control
             and response.get("Content-Type", "").startswith(COMPRESSIBLE_TYPES)
         )
+
+
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+
+
+class PageCacheMiddleware:
+    """Serve anonymous visitors a page every one of them may see, from the cache.
+
+    A request qualifies when home.page_cache.request_is_cacheable says so: GET
+    or HEAD, no query string, no cookie but the CSRF one. The first such
+    request renders the page; if the response is shareable (a Wagtail page
+    or a view that marks itself `page_cacheable`, no personal cookie, not
+    private, no nonce) its forms lose their CSRF tokens, it is compressed
+    once and stored; every later visitor gets it, or a 304 for the ETag or
+    date they already hold, until the generation moves or it expires.
+    Everything else passes through untouched. See docs/deploy.md.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.gzip = PublicGZipMiddleware(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not page_cache.request_is_cacheable(request):
+            return self.get_response(request)
+        key = page_cache.page_key(request)
+        cached = page_cache.fetch(key)
+        if cached is not None:
+            return self.serve(request, cached, hit=True)
+        request.page_cache_miss = True
+        response = self.get_response(request)
+        cached = page_cache.shareable_copy(
+            request, response, compressible=COMPRESSIBLE_TYPES
+        )
+        request.page_cache_miss = False
+        if cached is None:
+            return self.gzip.process_response(request, response)
+        page_cache.store(key, cached)
+        return self.serve(request, cached, hit=False)
+
+    @staticmethod
+    def serve(
+        request: HttpRequest, cached: page_cache.CachedPage, *, hit: bool
+    ) -> HttpResponse:
+        gzip = cached.gzipped is not None and ACCEPTS_GZIP.search(
+            request.META.get("HTTP_ACCEPT_ENCODING", "")
+        )
+        # The compressed body is another representation: its tag is weak,
+        # as Django's GZipMiddleware makes it.
+        etag = f"W/{cached.etag}" if gzip else cached.etag
+        response = get_conditional_response(
+            request, etag=etag, last_modified=cached.last_modified
+        )
+        if response is None:
+            body = cached.gzipped if gzip else cached.body
+            response = HttpResponse(
+                b"" if request.method == "HEAD" else body, status=cached.status
+            )
+            for name, value in cached.headers:
+                response[name] = value
+            if gzip:
+                response["Content-Encoding"] = "gzip"
+            response["Content-Length"] = str(len(body))
+        else:
+            for name, value in cached.headers:
+                if name.lower() in ("cache-control", "vary", "expires"):
+                    response[name] = value
+        response["ETag"] = etag
+        response["Last-Modified"] = http_date(cached.last_modified)
+        response["X-Cache"] = "hit" if hit else "miss"
+        return response
+
+
+class PageRouteCacheMiddleware:
+    """Find a Wagtail page for its address once per change, not once per request.
+
+    Wagtail looks up the site, then every page on the path, one query each,
+    and caches the answer on the request (`_wagtail_site`,
+    `_wagtail_route_for_request`, as Wagtail's Site.find_for_request and
+    Page.route_for_request document). This keeps that answer in the shared
+    cache under the page cache's generation, which publishing, unpublishing
+    or moving a page moves on. Privacy is still checked on every request
+    (Wagtail's before_serve_page hook).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if view_func is not wagtail_views.serve or request.method not in ("GET", "HEAD"):
+            return None
+        vary_on = [request._get_raw_host(), request.get_port(), request.path_info]
+        key = page_cache.fragment_key("page-route", vary_on, request)
+        cached = page_cache.fetch_value(key)
+        if cached is not None:
+            request._wagtail_site, request._wagtail_route_for_request = cached
+            return None
+        route = Page.route_for_request(request, request.path_info)
+        # A routable page's route leaves the sub-page it matched on the
+        # request too, and Django cannot pickle that: such pages are routed
+        # as usual.
+        if route is not None and not hasattr(request, "routable_resolver_match"):
+            page_cache.store_value(key, (request._wagtail_site, route))
+        return None
 
 
 class SiteNotFoundMiddleware:

@@ -30,6 +30,8 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("", include("workshops.urls")),
     path("search/", search_views.search, name="search"),
+    # Forms on cached pages fetch their token here (site/static/js/csrf.js).
+    path("csrf/", search_views.csrf_token, name="csrf_token"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("favicon.ico", favicon, name="favicon"),
     path(

@@ -6,4 +6,7 @@ class HomeConfig(AppConfig):
     verbose_name = "Site and pages"
 
     def ready(self):
-        from . import checks  # noqa: F401
+        # Checks and receivers register themselves once the apps are loaded.
+        from . import checks, receivers  # noqa: F401
+
+        receivers.connect()

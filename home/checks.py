@@ -37,3 +37,20 @@ def proxy_count_is_set(app_configs, **kwargs):
             id="home.W001",
         )
     ]
+
+
+@register()
+def page_cache_is_shared(app_configs, **kwargs):
+    """A per-process cache never hears of another process's invalidations."""
+    if settings.DEBUG or settings.PAGE_CACHE_SECONDS <= 0 or settings.SHARED_CACHE:
+        return []
+    return [
+        Warning(
+            "PAGE_CACHE_SECONDS is on with the in-memory cache (CACHE_URL=locmem://).",
+            hint="Each web process would keep its own copy of every page and go on "
+            "serving it for PAGE_CACHE_SECONDS after another process published a "
+            "change or sold the last seat. Point CACHE_URL at Redis, or set "
+            "PAGE_CACHE_SECONDS=0.",
+            id="home.W002",
+        )
+    ]

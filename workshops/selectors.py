@@ -20,9 +20,16 @@ from .models import (
 )
 
 # The feed keeps recent past sessions so calendars that subscribed see them
-# marked completed or cancelled instead of vanishing.
-FEED_HISTORY = timedelta(days=90)
+# marked completed or cancelled instead of vanishing, and looks ahead a year
+# and a half: calendar apps poll it, so it stays the same size however many
+# sessions were ever published.
+FEED_HISTORY = timedelta(days=30)
+FEED_HORIZON = timedelta(days=548)
+FEED_MAX_SESSIONS = 300
 SCHEDULE_MIN_MONTHS = 6
+# The schedule shows this many upcoming sessions, then "later dates" on pages
+# of the same size, so its size never grows with the calendar.
+SCHEDULE_PAGE_SESSIONS = 40
 
 
 def schedule_page() -> ScheduleIndexPage | None:
@@ -120,12 +127,64 @@ def _previewed_sessions(
 
 
 def feed_sessions(*, now: datetime | None = None) -> list[WorkshopSession]:
-    """Every public session from the recent past on, for the calendar feed."""
-    since = (now or timezone.now()) - FEED_HISTORY
+    """Public sessions from the recent past to the horizon, for the calendar feed."""
+    now = now or timezone.now()
     sessions = WorkshopSession.objects.filter(
-        workshop__in=public_workshops(), ends_at__gte=since
-    ).order_by("starts_at")
+        workshop__in=public_workshops(),
+        ends_at__gte=now - FEED_HISTORY,
+        starts_at__lte=now + FEED_HORIZON,
+    ).order_by("starts_at", "pk")[:FEED_MAX_SESSIONS]
     return attach_workshops(list(sessions))
+
+
+@dataclass
+class SchedulePage:
+    """One page of the schedule: its months, and whether later dates follow."""
+
+    number: int
+    years: list["ScheduleYear"]
+    has_later: bool
+
+    @property
+    def later(self) -> int | None:
+        return self.number + 1 if self.has_later else None
+
+    @property
+    def earlier(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+
+def schedule_page_of(
+    schedule: ScheduleIndexPage, *, number: int = 1, now: datetime | None = None
+) -> SchedulePage:
+    """The `number`th run of SCHEDULE_PAGE_SESSIONS upcoming sessions, by month.
+
+    The first page starts this month and covers at least SCHEDULE_MIN_MONTHS,
+    so months without workshops are explained; later pages start at their
+    first session's month.
+    """
+    now = now or timezone.now()
+    size = SCHEDULE_PAGE_SESSIONS
+    start = (number - 1) * size
+    sessions = upcoming_sessions(under=schedule, now=now, limit=start + size + 1)
+    sessions = sessions[start:]
+    has_later = len(sessions) > size
+    sessions = sessions[:size]
+    today = timezone.localdate(now)
+    first = today if number == 1 or not sessions else sessions[0].date
+    return SchedulePage(
+        number=number,
+        years=schedule_months(
+            sessions=sessions,
+            months_without_workshops=set(schedule.months_without_workshops),
+            draft_years=set(schedule.draft_years),
+            today=first,
+            min_months=SCHEDULE_MIN_MONTHS if number == 1 else 1,
+        )
+        if number == 1 or sessions
+        else [],
+        has_later=has_later,
+    )
 
 
 def attach_workshops(
@@ -164,6 +223,7 @@ def schedule_months(
     months_without_workshops: set[int],
     draft_years: set[int],
     today: date,
+    min_months: int = SCHEDULE_MIN_MONTHS,
 ) -> list[ScheduleYear]:
     """Every month from this one to the last with a session, grouped by year.
 
@@ -173,7 +233,7 @@ def schedule_months(
     for session in sessions:
         by_month.setdefault(session.month, []).append(session)
     first = today.replace(day=1)
-    last = max([*by_month, add_months(first, SCHEDULE_MIN_MONTHS - 1)])
+    last = max([*by_month, add_months(first, min_months - 1)])
     years: list[ScheduleYear] = []
     month = first
     while month <= last:

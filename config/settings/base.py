@@ -96,6 +96,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before everything that renders: a cached page skips the rest of the stack
+    # (config/middleware.py; docs/deploy.md, "The page cache").
+    "config.middleware.PageCacheMiddleware",
     "config.middleware.PublicCSPMiddleware",
     # After WhiteNoise, whose static files are compressed ahead of time; see
     # config/middleware.py for what is compressed and why (BREACH).
@@ -107,6 +110,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "config.middleware.PageRouteCacheMiddleware",
     "config.middleware.SiteNotFoundMiddleware",
 ]
 # With DEBUG on, a missing page shows the site's own 404 unless this is set.
@@ -165,6 +169,26 @@ elif CACHE_URL == "locmem://":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     raise ImproperlyConfigured("CACHE_URL must be locmem:// or a redis:// URL.")
+SHARED_CACHE = CACHE_URL != "locmem://"
+
+# Sessions are for staff in the admin (and a visitor's flash messages, kept in
+# a cookie): few, and needed on every machine. In the database they survive a
+# Redis restart; with a shared cache, cached_db reads them from Redis and still
+# writes them through to the database.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if SHARED_CACHE
+    else "django.contrib.sessions.backends.db"
+)
+
+# The page cache for anonymous visitors and the fragments every page shares
+# (home/page_cache.py): how long an entry lives, which is the most a change
+# that sends no signal (a lapsed hold freeing seats, a session starting) can
+# lag. Each process has its own locmem cache and would not see another's
+# invalidations, so it is on by default only with a shared cache (dev.py, a
+# single process, turns it on too); 0 turns it off.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 120 if SHARED_CACHE else 0)
+PAGE_CACHE_EXCLUDED_PREFIXES = ("/admin/", "/static/", "/media/", "/csrf/")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

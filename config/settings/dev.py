@@ -1,7 +1,7 @@
 """Local development: DEBUG on, mail to the console, a throwaway secret key."""
 
 from .base import *  # noqa: F403
-from .base import env, env_bool, env_list
+from .base import env, env_bool, env_int, env_list
 
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env("SECRET_KEY", "dev-only-secret-key-never-use-in-production")
@@ -14,3 +14,5 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# runserver is one process, so its in-memory cache sees every invalidation.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 120)

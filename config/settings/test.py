@@ -29,3 +29,6 @@ STRIPE_WEBHOOK_SECRET = "whsec_test_standin"  # noqa: S105
 STRIPE_API_BASE = "http://127.0.0.1:9"
 # Provider tracking webhooks are authenticated, as production requires (home.E001).
 ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": "tracking:test-secret"}
+# Tests run inside transactions that never commit, so invalidations would never
+# arrive: the page cache is off unless a test turns it on (tests/config).
+PAGE_CACHE_SECONDS = 0

@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 from django import template
 from wagtail.models import Page, Site
 
+from home import page_cache
 from home.models import SiteSettings
 
 register = template.Library()
@@ -72,3 +73,18 @@ def share_meta(context, page):
         "description": page.search_description or getattr(page, "introduction", ""),
         "request": request,
     }
+
+
+@register.simple_tag(takes_context=True)
+def organisation_name(context) -> str:
+    """The organisation's name for page titles, read once per change of settings."""
+    request = context.get("request")
+    if request is None:
+        return ""
+    site = Site.find_for_request(request)
+    return page_cache.shared_value(
+        "organisation-name",
+        [str(site.pk if site else "")],
+        request,
+        lambda: SiteSettings.for_request(request).organisation_name,
+    )

@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
@@ -47,7 +48,12 @@ class NewsletterArchivePage(RoutablePageMixin, BasePage):
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
         context = super().get_context(request, *args, **kwargs)
         paginator = Paginator(self.issues(), ISSUES_PER_PAGE)
-        context["issues"] = paginator.get_page(request.GET.get("page"))
+        number = request.GET.get("page", "1")
+        # What a cached fragment of the list is keyed by: anything but a page
+        # number reads as the first page, as the paginator reads it.
+        context["issues_page"] = number if number.isdigit() else "1"
+        # Lazy: the list may come from a cached fragment and need no query.
+        context["issues"] = SimpleLazyObject(lambda: paginator.get_page(number))
         context["feed_urls"] = {
             name: self.reverse_subpage(name) for name in ("rss", "atom")
         }

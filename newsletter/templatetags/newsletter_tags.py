@@ -23,28 +23,30 @@ def _next_form_number(request) -> int:
 
 
 @register.inclusion_tag("newsletter/tags/signup_form.html", takes_context=True)
-def newsletter_signup_form(context, source="footer", heading="", form=None):
+def newsletter_signup_form(context, source="footer", heading="", form=None, prefix=""):
     """The sign-up form, posting to the newsletter's subscribe view.
 
     `source` (lower-case letters, digits, '-' or '_') is recorded with the
     consent, so staff can tell the footer from a home-page block; `heading` is
-    shown as an h2 when given. Renders nothing while no list is public.
+    shown as an h2 when given; `prefix` fixes the ids of a form drawn once
+    and shared by every page (the footer). Renders nothing while no list is
+    public.
     """
     request = context.get("request")
     settings = NewsletterSettings.for_request(request) if request else None
     consent_text = settings.consent_text if settings else ""
-    number = _next_form_number(request)
+    number = prefix or f"nl-{_next_form_number(request)}"
     # An undefined `form` in the calling template arrives as "".
     if not isinstance(form, SignupForm):
         form = SignupForm(
             initial={"source": source},
             consent_digest=ConsentText.digest_of(consent_text),
-            auto_id=f"nl-{number}-%s",
+            auto_id=f"{number}-%s",
         )
     return {
         "form": form,
         "heading": heading,
-        "heading_id": f"nl-{number}-heading",
+        "heading_id": f"{number}-heading",
         "source": source,
         "consent_text": consent_text,
         "action": reverse("newsletter:subscribe"),

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_GET
 
+from home import page_cache
 from home.models import SiteSettings
 
 from ..ical import session_filename, session_ics, sessions_ics
@@ -18,16 +19,26 @@ CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
 @require_GET
 def calendar_feed(request: HttpRequest) -> HttpResponse:
     """Every public session, for calendar apps to subscribe to."""
-    site_settings = SiteSettings.for_request(request)
-    name = f"{site_settings.organisation_name or 'Workshop'} dates".strip()
-    body = sessions_ics(
-        [
-            (session, session.workshop.get_full_url(request))
-            for session in feed_sessions()
-        ],
-        name=name,
+
+    def build() -> bytes:
+        site_settings = SiteSettings.for_request(request)
+        name = f"{site_settings.organisation_name or 'Workshop'} dates".strip()
+        return sessions_ics(
+            [
+                (session, session.workshop.get_full_url(request))
+                for session in feed_sessions()
+            ],
+            name=name,
+        )
+
+    # Built once per change for every visitor, signed in or not.
+    body = page_cache.shared_value(
+        "calendar-feed", [request.scheme, request.get_host()], request, build
     )
-    return calendar_response(request, body, filename="workshops.ics", max_age=900)
+    response = calendar_response(request, body, filename="workshops.ics", max_age=900)
+    # The same for everyone: served from the page cache until a change.
+    response.page_cacheable = True
+    return response
 
 
 @require_GET

@@ -1,0 +1,62 @@
+"""{% shared_fragment %}: markup every visitor sees, cached until the next change.
+
+    {% load shared_fragments %}
+    {% shared_fragment "site-header" page.pk %}...{% endshared_fragment %}
+
+The fragment is stored under the page cache's generation (home/page_cache.py),
+so a publish, a snippet edit or a sale makes it stale on every machine; the
+arguments name what else it depends on. Never cached in a preview, whose page
+may be unsaved, nor while the page cache is off. A fragment must hold nothing
+personal: forms in it get their CSRF token from site/static/js/csrf.js.
+"""
+
+from django import template
+from django.core.cache import cache
+
+from home import page_cache
+
+register = template.Library()
+
+
+class SharedFragmentNode(template.Node):
+    def __init__(self, nodelist, name, vary_on):
+        self.nodelist = nodelist
+        self.name = name
+        self.vary_on = vary_on
+
+    def render(self, context) -> str:
+        request = context.get("request")
+        if (
+            request is None
+            or page_cache.seconds() <= 0
+            or getattr(request, "is_preview", False)
+        ):
+            return self.nodelist.render(context)
+        key = page_cache.fragment_key(
+            self.name.resolve(context),
+            [str(value.resolve(context)) for value in self.vary_on],
+            request,
+        )
+        html = cache.get(key)
+        if html is None:
+            html = page_cache.strip_csrf_tokens(self.nodelist.render(context))
+            # Anything else holding this visitor's token stays theirs alone.
+            if not page_cache.holds_secret_token(html.encode(), request):
+                cache.set(key, html, timeout=page_cache.seconds())
+        return html
+
+
+@register.tag
+def shared_fragment(parser, token):
+    bits = token.split_contents()
+    if len(bits) < 2:
+        raise template.TemplateSyntaxError(
+            "shared_fragment needs a name: {% shared_fragment 'name' [vary_on ...] %}"
+        )
+    nodelist = parser.parse(("endshared_fragment",))
+    parser.delete_first_token()
+    return SharedFragmentNode(
+        nodelist,
+        parser.compile_filter(bits[1]),
+        [parser.compile_filter(bit) for bit in bits[2:]],
+    )
