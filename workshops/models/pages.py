@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
 from wagtail.fields import StreamField
@@ -87,14 +87,18 @@ class ScheduleIndexPage(BasePage):
     def get_context(self, request, *args, **kwargs):
         # selectors import this module's models: imported at the top, they would
         # run while Django's app registry is still loading them. Hence here.
-        from ..selectors import schedule_months, upcoming_sessions
+        from ..selectors import schedule_page_of
 
         context = super().get_context(request, *args, **kwargs)
-        context["months"] = schedule_months(
-            sessions=upcoming_sessions(under=self),
-            months_without_workshops=set(self.months_without_workshops),
-            draft_years=set(self.draft_years),
-            today=timezone.localdate(),
+        try:
+            # Pages past the last say so; a thousand is more than any calendar.
+            number = min(max(int(request.GET.get("page", 1)), 1), 1000)
+        except ValueError:
+            number = 1
+        context["schedule_number"] = number
+        # Lazy: a cached fragment of the template may never ask for it.
+        context["schedule"] = SimpleLazyObject(
+            lambda: schedule_page_of(self, number=number)
         )
         return context
 
@@ -189,8 +193,10 @@ class WorkshopPage(BasePage):
         from ..selectors import upcoming_sessions
 
         context = super().get_context(request, *args, **kwargs)
-        context["upcoming_sessions"] = upcoming_sessions(
-            workshop=self, preview=getattr(request, "is_preview", False)
+        preview = getattr(request, "is_preview", False)
+        # Lazy, as on the schedule: the dates may come from a cached fragment.
+        context["upcoming_sessions"] = SimpleLazyObject(
+            lambda: upcoming_sessions(workshop=self, preview=preview)
         )
         return context
 

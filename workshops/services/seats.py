@@ -9,6 +9,8 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils.crypto import salted_hmac
 
+from home.page_cache import page_cache_invalidate
+
 from ..models import (
     OrderStatus,
     SessionStatus,
@@ -40,6 +42,9 @@ class SessionBusy(CheckoutError):
 
 def lock_session(session_id: int) -> WorkshopSession:
     """Lock a session's row for the rest of the transaction, before counting seats."""
+    # Every path that takes seats comes through here: once it commits, cached
+    # pages showing the seats left are stale (home/page_cache.py).
+    page_cache_invalidate()
     if connection.vendor == "postgresql":
         timeout = settings.SEAT_LOCK_TIMEOUT_MS
         with connection.cursor() as cursor:
