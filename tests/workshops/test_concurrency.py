@@ -3,6 +3,7 @@
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.workshops.checkout import book
+from tests.workshops.factories import WorkshopSessionFactory
 from workshops import services
 from workshops.models import Order, OrderStatus, Refund, RefundStatus, Ticket
 
@@ -192,3 +194,77 @@ def test_a_slow_stripe_refund_never_keeps_a_buyer_from_a_seat(
     assert late.status == OrderStatus.REFUNDED
     assert Refund.objects.get().status == RefundStatus.SUCCEEDED
     assert len(stripe.refunds) == 1
+
+
+def test_thirty_colleagues_redeeming_a_ten_seat_code_get_exactly_ten_tickets(
+    workshop, seat
+):
+    """The code's seats hold under its row lock, whatever the sessions."""
+    sessions = [
+        WorkshopSessionFactory(
+            workshop=workshop, date=timezone.localdate() + timedelta(days=20 + n)
+        )
+        for n in range(3)
+    ]
+    seat_code = services.seat_code_issue(
+        seats=10,
+        paid_on=timezone.localdate(),
+        buyer_name="Imani",
+        buyer_email="imani@example.com",
+    )
+    code = seat_code.code
+    answers: Counter = Counter()
+    lock = threading.Lock()
+
+    def redeem(index: int) -> None:
+        try:
+            services.seat_code_redeem(
+                code=code,
+                session_id=sessions[index % 3].pk,
+                ticket_type_id=seat.pk,
+                quantity=1,
+                buyer_name=f"Colleague {index}",
+                buyer_email=f"c{index}@example.com",
+                buyer_time_zone="UTC",
+                attendees=[services.Attendee(f"Colleague {index}", f"c{index}@e.com")],
+            )
+        except services.CheckoutError as error:
+            with lock:
+                answers[str(error)] += 1
+            raise
+
+    outcomes = race(30, redeem)
+    assert outcomes == {"ok": 10, "CodeRefused": 20}
+    assert answers == {"Every seat of this code has been taken already.": 20}
+    assert Ticket.objects.filter(order__seat_code=seat_code).count() == 10
+    assert seat_code.seats_used() == 10
+
+
+def test_code_redemptions_racing_card_buyers_never_oversell_a_session(workshop, seat):
+    small = WorkshopSessionFactory(workshop=workshop, capacity=8)
+    seat_code = services.seat_code_issue(
+        seats=20,
+        paid_on=timezone.localdate(),
+        buyer_name="Imani",
+        buyer_email="imani@example.com",
+    )
+    code = seat_code.code
+
+    def take(index: int) -> None:
+        if index % 2:
+            buy_one_seat(small, seat, index)
+            return
+        services.seat_code_redeem(
+            code=code,
+            session_id=small.pk,
+            ticket_type_id=seat.pk,
+            quantity=1,
+            buyer_name=f"Colleague {index}",
+            buyer_email=f"c{index}@example.com",
+            buyer_time_zone="UTC",
+            attendees=[services.Attendee(f"Colleague {index}", f"c{index}@e.com")],
+        )
+
+    outcomes = race(24, take)
+    assert outcomes["ok"] == 8
+    assert services.seats_taken(small.pk, now=timezone.now()) == 8
