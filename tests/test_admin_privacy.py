@@ -31,14 +31,21 @@ from tests.newsletter.factories import (
     NewsletterIssuePageFactory,
 )
 from tests.workshops.factories import TicketTypeFactory, WorkshopSessionFactory
-from workshops.models import Certificate, Order, Ticket
+from workshops.models import (
+    Certificate,
+    Order,
+    SessionNotice,
+    Ticket,
+    WaitlistEntry,
+)
 
 SUBSCRIBER = "private-reader@leak.example"
 BUYER = "private-buyer@leak.example"
 ATTENDEE = "private-attendee@leak.example"
 CERTIFIED = "private-certified@leak.example"
 INQUIRER = "private-inquirer@leak.example"
-ADDRESSES = (SUBSCRIBER, BUYER, ATTENDEE, CERTIFIED, INQUIRER)
+WAITING = "private-waiting@leak.example"
+ADDRESSES = (SUBSCRIBER, BUYER, ATTENDEE, CERTIFIED, INQUIRER, WAITING)
 
 
 @pytest.fixture
@@ -118,9 +125,24 @@ def personal_records(home_page, workshop):
     contact_message = ContactMessage.objects.create(
         name="Private Inquirer", email=INQUIRER, message="Hello"
     )
+    waiting = WaitlistEntry.objects.create(
+        session=session, name="Private Waiting", email=WAITING
+    )
+    log(instance=waiting, action="workshops.waitlist.joined")
+    notice = SessionNotice.objects.create(
+        session=session,
+        ticket=ticket,
+        reason="moved_in",
+        method="REQUEST",
+        email=ATTENDEE,
+        key="privacy-notice",
+        state="failed",
+    )
     log(instance=group_training_request, action="inquiries.request.received")
     log(instance=contact_message, action="inquiries.message.received")
     return {
+        "waiting": waiting,
+        "notice": notice,
         "group_training_request": group_training_request,
         "contact_message": contact_message,
         "certificate": certificate,
@@ -168,6 +190,8 @@ def _admin_urls(records) -> set[str]:
     pks |= {records["consent"].pk, records["delivery"].pk, records["issue"].pk}
     pks |= {records[key].pk for key in ("group_training_request", "contact_message")}
     models += ["grouptrainingrequest", "contactmessage"]
+    pks |= {records["waiting"].pk, records["notice"].pk}
+    models += ["sessionnotice", "waitlistentry"]
     candidates = {
         "pk": pks,
         "id": pks,
@@ -243,6 +267,8 @@ def test_staff_who_may_not_see_people_see_no_address_anywhere_in_the_admin(
             personal_records["group_training_request"],
             personal_records["contact_message"],
             personal_records["certificate"],
+            personal_records["waiting"],
+            personal_records["notice"],
         )
     )
     urls = _admin_urls(personal_records)
@@ -279,7 +305,17 @@ def test_staff_who_may_see_people_still_find_them(
         BUYER: [
             reverse("workshops_orders:inspect", args=[personal_records["order"].pk])
         ],
-        ATTENDEE: ["/admin/workshops/tickets/"],
+        ATTENDEE: [
+            "/admin/workshops/tickets/",
+            "/admin/workshops/notices/",
+            reverse("workshops_notice_resend", args=[personal_records["notice"].pk]),
+        ],
+        WAITING: [
+            "/admin/workshops/waiting-lists/",
+            reverse(
+                "workshops_waitlists:inspect", args=[personal_records["waiting"].pk]
+            ),
+        ],
         INQUIRER: [
             reverse(
                 "inquiries_requests:inspect",

@@ -26,8 +26,17 @@ from .admin_group_orders import (
     RefreshInvoiceView,
     VoidCodeView,
 )
+from .admin_notices import NoticesViewSetGroup, ResendNoticeView
 from .admin_views import CancelTicketView, MoveTicketView
-from .models import Certificate, InvoiceRequest, Order, SeatCode, Ticket
+from .models import (
+    Certificate,
+    InvoiceRequest,
+    Order,
+    SeatCode,
+    SessionNotice,
+    Ticket,
+    WaitlistEntry,
+)
 from .panels import EndedSessionsPanel, SeatsPanel
 from .permissions import SalesRecordPolicy
 from .selectors import has_sold_tickets, recently_ended_sessions
@@ -70,6 +79,8 @@ LOG_ACTIONS = {
 register_permission_policy(Order, SalesRecordPolicy(Order))
 register_permission_policy(Ticket, SalesRecordPolicy(Ticket))
 register_permission_policy(Certificate, SalesRecordPolicy(Certificate))
+register_permission_policy(SessionNotice, SalesRecordPolicy(SessionNotice))
+register_permission_policy(WaitlistEntry, SalesRecordPolicy(WaitlistEntry))
 register_permission_policy(InvoiceRequest, SalesRecordPolicy(InvoiceRequest))
 register_permission_policy(SeatCode, SalesRecordPolicy(SeatCode))
 register_snippet(TicketTypeViewSet)
@@ -99,9 +110,19 @@ def register_sales_viewsets():
     return SalesViewSetGroup()
 
 
+@hooks.register("register_admin_viewset")
+def register_notice_viewsets():
+    return NoticesViewSetGroup()
+
+
 @hooks.register("register_admin_urls")
 def register_ticket_action_urls():
     return [
+        path(
+            "workshops/notices/<int:pk>/resend/",
+            ResendNoticeView.as_view(),
+            name="workshops_notice_resend",
+        ),
         path(
             "workshops/tickets/<int:pk>/cancel/",
             CancelTicketView.as_view(),

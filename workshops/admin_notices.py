@@ -1,0 +1,213 @@
+"""Date-change notices and waiting lists in the Wagtail admin: the log, a resend.
+
+Both name people, so they follow the sales records' rules: the Sales group may
+look (SalesRecordPolicy refuses add, change and delete by hand), and acts only
+through the services.
+"""
+
+from django import forms
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.generic import FormView
+from wagtail.admin import messages
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.views.generic import IndexView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.viewsets.base import ViewSetGroup
+from wagtail.admin.widgets.button import Button
+
+from home.exports import export_safe
+
+from . import services
+from .formatting import session_when
+from .models import NoticeState, SessionNotice, WaitlistEntry
+from .viewsets import SalesRecordViewSet
+
+
+class NoticeIndexView(IndexView):
+    """Who was told of which change, when, and whether it reached the mail server."""
+
+    page_title = "Date-change notices"
+    custom_field_preprocess = export_safe("email")
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("ticket", "change", "session__workshop")
+        )
+
+    def get_list_more_buttons(self, instance):
+        buttons = super().get_list_more_buttons(instance)
+        if instance.state in (
+            NoticeState.QUEUED,
+            NoticeState.SENDING,
+        ) or not self.request.user.has_perm("workshops.change_ticket"):
+            return buttons
+        return [
+            *buttons,
+            Button(
+                "Send again",
+                url=reverse("workshops_notice_resend", args=[instance.pk]),
+                icon_name="mail",
+                priority=40,
+            ),
+        ]
+
+
+class NoticeViewSet(SalesRecordViewSet):
+    """The notice log: filter by session to see who heard of its change."""
+
+    model = SessionNotice
+    icon = "mail"
+    menu_label = "Date-change notices"
+    url_prefix = "workshops/notices"
+    url_namespace = "workshops_notices"
+    index_view_class = NoticeIndexView
+    list_filter = ["state", "reason", "session"]
+    search_fields = ["email", "ticket__attendee_name", "ticket__attendee_email"]
+    list_display = [
+        Column("holder", label="Holder", accessor="ticket.attendee_name"),
+        Column("email", label="Sent to", accessor="email"),
+        "session",
+        Column("change", label="Change", accessor="change"),
+        Column("reason", label="Why", accessor="get_reason_display"),
+        "method",
+        Column("state", label="State", accessor="get_state_display"),
+        "sent_at",
+        "detail",
+    ]
+    list_export = [
+        "email",
+        "session",
+        "change",
+        "reason",
+        "method",
+        "state",
+        "created_at",
+        "sent_at",
+        "detail",
+    ]
+    inspect_view_fields = [
+        "ticket",
+        "email",
+        "session",
+        "change",
+        "reason",
+        "method",
+        "state",
+        "attempts",
+        "created_at",
+        "sent_at",
+        "detail",
+    ]
+
+
+class WaitlistIndexView(IndexView):
+    """A session's waiting list, in the order people asked."""
+
+    page_title = "Waiting lists"
+    custom_field_preprocess = export_safe("name", "email")
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("session__workshop", "order")
+            .order_by("session", "created_at", "pk")
+        )
+
+
+class WaitlistViewSet(SalesRecordViewSet):
+    """Who waits for a seat in which session, and what became of their offer."""
+
+    model = WaitlistEntry
+    icon = "list-ol"
+    menu_label = "Waiting lists"
+    url_prefix = "workshops/waiting-lists"
+    url_namespace = "workshops_waitlists"
+    index_view_class = WaitlistIndexView
+    list_filter = ["status", "session"]
+    search_fields = ["name", "email"]
+    list_display = [
+        "name",
+        "email",
+        "session",
+        Column("status", label="Status", accessor="get_status_display"),
+        "created_at",
+        "offer_expires_at",
+    ]
+    list_export = [
+        "name",
+        "email",
+        "session",
+        "status",
+        "created_at",
+        "offered_at",
+        "offer_expires_at",
+    ]
+    inspect_view_fields = [
+        "name",
+        "email",
+        "session",
+        "status",
+        "order",
+        "created_at",
+        "offered_at",
+        "offer_expires_at",
+    ]
+
+
+class NoticesViewSetGroup(ViewSetGroup):
+    """What holders and waiting people were told: its own menu beside Sales."""
+
+    menu_label = "Notices"
+    menu_icon = "mail"
+    menu_order = 251
+    items = (NoticeViewSet, WaitlistViewSet)
+
+
+class ResendNoticeView(PermissionRequiredMixin, WagtailAdminTemplateMixin, FormView):
+    """Send one notice again: it failed, it is uncertain, or the holder lost it."""
+
+    permission_required = "workshops.change_ticket"
+    template_name = "workshops/admin/notice_resend.html"
+    header_icon = "mail"
+    page_title = "Send the notice again"
+    form_class = forms.Form
+
+    def dispatch(self, request, *args, **kwargs):
+        self.notice = get_object_or_404(
+            SessionNotice.objects.select_related(
+                "ticket", "change", "session__workshop"
+            ),
+            pk=kwargs["pk"],
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_subtitle(self):
+        return self.notice.ticket.attendee_name
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            notice=self.notice,
+            when=session_when(self.notice.session),
+            on_its_way=self.notice.state in (NoticeState.QUEUED, NoticeState.SENDING),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        try:
+            services.session_notice_resend(
+                notice_id=self.notice.pk, user=self.request.user
+            )
+        except services.NoticeError as error:
+            messages.error(self.request, str(error))
+        else:
+            messages.success(
+                self.request, "The notice is queued again; it goes in a moment."
+            )
+        return redirect(
+            reverse("workshops_notices:index") + f"?session={self.notice.session_id}"
+        )
