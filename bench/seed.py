@@ -76,3 +76,30 @@ def seed_schedule() -> None:
         ("testimonials", {"heading": "More voices", "testimonials": quotes})
     )
     workshop.save_revision().publish()
+
+
+def seed_sessions_to(total: int) -> int:
+    """Sessions on the main workshop until the site has `total`, past and future.
+
+    Written in bulk (their UTC times set as save() would), as years of
+    published dates would have accumulated; returns how many there are now.
+    """
+    workshop = WorkshopPage.objects.get(slug="responding-to-reports")
+    missing = total - WorkshopSession.objects.count()
+    today = timezone.localdate()
+    sessions = []
+    for number in range(max(missing, 0)):
+        # Every other one in the past: a schedule that has run for years.
+        offset = 3 + (number // 2) * 4
+        session = WorkshopSession(
+            workshop=workshop,
+            date=today + timedelta(days=offset if number % 2 else -offset),
+            start_time=time(8 + number % 9),
+            end_time=time(11 + number % 9, 30),
+            time_zone=ZONES[number % len(ZONES)],
+            audience_label="Benchmark",
+        )
+        session.starts_at, session.ends_at = session.local_start, session.local_end
+        sessions.append(session)
+    WorkshopSession.objects.bulk_create(sessions)
+    return WorkshopSession.objects.count()

@@ -1,20 +1,28 @@
 """Page-serving benchmark: the site under gunicorn, beside a trivial Django view.
 
-    .venv/bin/python bench/serve_pages.py [--seconds 10] [--clients 4] [--workers 2]
+    .venv/bin/python bench/serve_pages.py [--seconds 5] [--clients 4] [--workers 2]
 
 Builds a fresh database (SQLite in a temporary folder, or DATABASE_URL's database
 when it is set: a throwaway one, as it is emptied first), loads the demo content
-plus extra pages, collects static files, then starts gunicorn with the production
-settings on 127.0.0.1. Each main page is requested by several client processes for
-a fixed time; the same is done against
-`bench/ceiling.py`, a one-view Django project served the same way, which is the
-most this machine's gunicorn can give. Prints figures; asserts nothing.
+plus extra pages (about 70 sessions), collects static files, then starts gunicorn
+with the production settings on 127.0.0.1, its cache in Redis (BENCH_CACHE_URL,
+by default redis://127.0.0.1:6379/3, which is emptied first). Each main page is
+requested for a fixed time by wrk (Debian's `wrk`; a Python client where it is
+missing): "cached" as an anonymous visitor whom the page cache serves, and
+"uncached" with a cookie of its own, so every request renders the page (with
+the shared fragments and routes cached, as a signed-in editor sees it). The same
+is done against `bench/ceiling.py`, a one-view Django project served the same
+way, and each figure is given as a share of it. Then bench/render_pages.py
+prints the in-process render time and queries of each page with about 70
+sessions and again with 700. Prints figures; asserts nothing.
 """
 
 import argparse
 import http.client
 import multiprocessing
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import PYTHON, RESET_POSTGRES, free_port, production_env  # noqa: E402
 from bench.common import manage as run_manage  # noqa: E402
+
+WRK = shutil.which("wrk")
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def wait_until_up(port: int, path: str = "/", timeout: float = 60) -> None:
@@ -42,7 +53,9 @@ def wait_until_up(port: int, path: str = "/", timeout: float = 60) -> None:
     raise SystemExit(f"Nothing answered on port {port}")
 
 
-def client(port: int, path: str, expected: int, seconds: float, queue) -> None:
+def client(
+    port: int, path: str, expected: int, seconds: float, headers: dict, queue
+) -> None:
     latencies, errors = [], 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -50,7 +63,7 @@ def client(port: int, path: str, expected: int, seconds: float, queue) -> None:
         try:
             # gunicorn's sync workers close the connection after each response.
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            connection.request("GET", path, headers={"Host": "127.0.0.1"})
+            connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
             response = connection.getresponse()
             response.read()
             connection.close()
@@ -64,11 +77,46 @@ def client(port: int, path: str, expected: int, seconds: float, queue) -> None:
     queue.put((latencies, errors))
 
 
-def measure(port: int, path: str, expected: int, seconds: float, clients: int) -> dict:
+def measure_wrk(port: int, path: str, seconds: float, clients: int, headers) -> dict:
+    command = [WRK, "-t2", f"-c{clients}", f"-d{seconds:.0f}s", "--latency"]
+    for name, value in {"Host": "127.0.0.1", **headers}.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def latency(percent: str) -> float:
+        value, unit = re.search(
+            rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)$", output, re.M
+        ).groups()
+        return float(value) * UNITS[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "errors": (int(errors[1]) if errors else 0)
+        + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
+    }
+
+
+def measure(
+    port: int, path: str, expected: int, seconds: float, clients: int, headers=None
+) -> dict:
+    headers = headers or {}
+    if WRK and expected == 200:
+        return measure_wrk(port, path, seconds, clients, headers)
     queue = multiprocessing.Queue()
     processes = [
         multiprocessing.Process(
-            target=client, args=(port, path, expected, seconds, queue)
+            target=client, args=(port, path, expected, seconds, headers, queue)
         )
         for _ in range(clients)
     ]
@@ -108,9 +156,20 @@ def gunicorn(app: str, port: int, workers: int, env: dict) -> subprocess.Popen:
     )
 
 
+PAGES = [
+    ("home", "/"),
+    ("schedule", "/schedule/"),
+    ("workshop", "/schedule/responding-to-reports/"),
+    ("newsletter archive", "/newsletter/"),
+    ("issue", "/newsletter/the-first-hour-after-a-report/"),
+    ("calendar feed", "/calendar/workshops.ics"),
+]
+RENDER_REPORT = "from bench.render_pages import report; report()"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -121,6 +180,7 @@ def main() -> None:
             BASE_URL=f"http://127.0.0.1:{site_port}",
             DATABASE_URL=os.environ.get("DATABASE_URL")
             or f"sqlite:///{tmp}/bench.sqlite3",
+            CACHE_URL=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/3"),
             DEFAULT_FROM_EMAIL="bench@example.com",
             STATIC_ROOT=f"{tmp}/static",
             MEDIA_ROOT=f"{tmp}/media",
@@ -134,6 +194,7 @@ def main() -> None:
         print("Preparing a database with the demo content ...", flush=True)
         if env["DATABASE_URL"].startswith("postgres"):
             manage("shell", "-c", RESET_POSTGRES)
+        manage("shell", "-c", "from django.core.cache import cache; cache.clear()")
         manage("migrate", "--noinput", "-v0")
         manage("load_demo")
         manage(
@@ -150,45 +211,54 @@ def main() -> None:
         try:
             wait_until_up(site_port)
             wait_until_up(ceiling_port)
-            targets = [
-                ("ceiling: trivial Django view", ceiling_port, "/", 200),
-                ("home page", site_port, "/", 200),
-                ("content page", site_port, "/about/", 200),
-                ("section with 60 children", site_port, "/guides/", 200),
-                ("long content page", site_port, "/guides/guide-7/", 200),
-                ("schedule (about 70 sessions)", site_port, "/schedule/", 200),
-                (
-                    "workshop page (+60 sessions, +30 quotes)",
-                    site_port,
-                    "/schedule/responding-to-reports/",
-                    200,
-                ),
-                ("calendar feed", site_port, "/calendar/workshops.ics", 200),
-                ("search", site_port, "/search/?q=report", 200),
-                ("sitemap.xml", site_port, "/sitemap.xml", 200),
-                ("404 page", site_port, "/no-such-page/", 404),
-            ]
             print(
-                f"\n{args.workers} gunicorn sync workers, {args.clients} client "
-                f"processes, {args.seconds:.0f} s per page, on {os.cpu_count()} CPUs, "
-                f"database {env['DATABASE_URL'].split(':')[0]}\n"
+                f"\n{args.workers} gunicorn sync workers, {args.clients} connections "
+                f"({'wrk' if WRK else 'Python clients'}), {args.seconds:.0f} s per "
+                f"row, on {os.cpu_count()} CPUs, database "
+                f"{env['DATABASE_URL'].split(':')[0]}, cache {env['CACHE_URL']}\n"
             )
-            print(f"{'page':40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-            for label, port, path, expected in targets:
+            header = f"{'page':20} {'served':9} {'req/s':>8} {'÷ trivial':>9}"
+            print(f"{header} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+            ceiling_figures = None
+            rows = [("trivial Django view", "", ceiling_port, "/", {})]
+            for label, path in PAGES:
+                rows.append((label, "uncached", site_port, path, {"Cookie": "b=1"}))
+                rows.append((label, "cached", site_port, path, {}))
+            for label, served, port, path, headers in rows:
                 for _ in range(20):  # warm caches and connections
                     connection = http.client.HTTPConnection("127.0.0.1", port)
-                    connection.request("GET", path)
+                    connection.request("GET", path, headers=headers)
                     connection.getresponse().read()
-                figures = measure(port, path, expected, args.seconds, args.clients)
+                figures = measure(port, path, 200, args.seconds, args.clients, headers)
+                ceiling_figures = ceiling_figures or figures
+                share = figures["rps"] / ceiling_figures["rps"]
                 print(
-                    f"{label:40} {figures['rps']:8.1f} {figures['p50']:8.1f} "
-                    f"{figures['p99']:8.1f} {figures['errors']:7d}",
+                    f"{label:20} {served:9} {figures['rps']:8.1f} {share:9.1%} "
+                    f"{figures['p50']:8.1f} {figures['p99']:8.1f} "
+                    f"{figures['errors']:7d}",
                     flush=True,
                 )
         finally:
             for server in (site, ceiling):
                 server.terminate()
                 server.wait()
+
+        print(
+            "\nIn-process render (median of 30, ms) and queries, as a visitor the "
+            "page cache does not serve:\n"
+            "warm: fragments and routes cached; cold: just after a change\n"
+        )
+        print(
+            f"{'page':20} {'sessions':>9} {'warm ms':>9} {'queries':>8} "
+            f"{'cold ms':>9} {'queries':>8}"
+        )
+        manage("shell", "-c", RENDER_REPORT)
+        manage(
+            "shell",
+            "-c",
+            "from bench.seed import seed_sessions_to; seed_sessions_to(700)",
+        )
+        manage("shell", "-c", RENDER_REPORT)
 
 
 if __name__ == "__main__":

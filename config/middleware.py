@@ -167,7 +167,10 @@ class PageRouteCacheMiddleware:
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
-        if view_func is not wagtail_views.serve or request.method not in ("GET", "HEAD"):
+        if view_func is not wagtail_views.serve or request.method not in (
+            "GET",
+            "HEAD",
+        ):
             return None
         vary_on = [request._get_raw_host(), request.get_port(), request.path_info]
         key = page_cache.fragment_key("page-route", vary_on, request)

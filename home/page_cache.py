@@ -150,7 +150,9 @@ def _is_shareable(request: HttpRequest, response: HttpResponse) -> bool:
         and (page_served or getattr(response, "page_cacheable", False))
         and not getattr(request, "is_preview", False)
         and not cookies
-        and not any(word in cache_control for word in ("private", "no-store", "no-cache"))
+        and not any(
+            word in cache_control for word in ("private", "no-store", "no-cache")
+        )
         # A nonce shared by every visitor would be no nonce at all.
         and "'nonce-" not in response.get("Content-Security-Policy", "")
     )
@@ -159,8 +161,11 @@ def _is_shareable(request: HttpRequest, response: HttpResponse) -> bool:
 def _unmask(token: str) -> str:
     # Django's masking (django.middleware.csrf): mask, then secret + mask.
     mask, cipher = token[:32], token[32:]
-    pairs = zip((CSRF_ALLOWED_CHARS.index(x) for x in cipher),
-                (CSRF_ALLOWED_CHARS.index(x) for x in mask))
+    pairs = zip(
+        (CSRF_ALLOWED_CHARS.index(x) for x in cipher),
+        (CSRF_ALLOWED_CHARS.index(x) for x in mask),
+        strict=True,
+    )
     return "".join(CSRF_ALLOWED_CHARS[x - y] for x, y in pairs)
 
 
@@ -191,9 +196,7 @@ def shareable_copy(
         return None
     body = response.content
     if CSRF_FIELD.encode() in body:
-        body = strip_csrf_tokens(body.decode(response.charset)).encode(
-            response.charset
-        )
+        body = strip_csrf_tokens(body.decode(response.charset)).encode(response.charset)
     # Belt and braces: a token anywhere else (a data attribute, a script)
     # would hand this visitor's token to everyone.
     if holds_secret_token(body, request):

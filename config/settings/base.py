@@ -219,6 +219,48 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Several web machines need one place for uploads: S3 or anything that speaks
+# its API (MinIO, Cloudflare R2, DigitalOcean Spaces) through django-storages.
+# Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the
+# machine's role, as boto3 finds them. Objects stay private and are linked
+# with signed addresses that outlive any cached page (the W-9 is a document),
+# unless AWS_QUERYSTRING_AUTH=false for a public bucket behind a CDN.
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL")
+AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME")
+AWS_S3_CUSTOM_DOMAIN = env("AWS_S3_CUSTOM_DOMAIN")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "region_name": AWS_S3_REGION_NAME,
+            "custom_domain": AWS_S3_CUSTOM_DOMAIN,
+            "location": env("AWS_LOCATION", "media"),
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": env_bool("AWS_QUERYSTRING_AUTH", True),
+            "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600),
+        },
+    }
+elif AWS_S3_ENDPOINT_URL or AWS_S3_CUSTOM_DOMAIN:
+    raise ImproperlyConfigured(
+        "AWS_S3_ENDPOINT_URL and AWS_S3_CUSTOM_DOMAIN need AWS_STORAGE_BUCKET_NAME."
+    )
+
+
+def media_origins() -> list[str]:
+    """Where uploaded images are loaded from, for the security policy."""
+    if AWS_STORAGE_BUCKET_NAME:
+        if AWS_S3_CUSTOM_DOMAIN:
+            return [f"https://{AWS_S3_CUSTOM_DOMAIN}"]
+        if AWS_S3_ENDPOINT_URL:
+            return [AWS_S3_ENDPOINT_URL.rstrip("/")]
+        region = f".{AWS_S3_REGION_NAME}" if AWS_S3_REGION_NAME else ""
+        return [f"https://{AWS_STORAGE_BUCKET_NAME}.s3{region}.amazonaws.com"]
+    return [MEDIA_URL] if MEDIA_URL.startswith(("https://", "http://")) else []
+
 
 # Content-Security-Policy (django-csp) for the public site: its own scripts,
 # styles and fonts only; an inline script needs nonce="{{ request.csp_nonce }}".
@@ -226,7 +268,7 @@ STORAGES = {
 # form's redirects to form-action. The Wagtail admin (and page previews, which
 # it serves) keeps its own inline scripts and styles, so it is left out.
 STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
-MEDIA_ORIGINS = [MEDIA_URL] if MEDIA_URL.startswith(("https://", "http://")) else []
+MEDIA_ORIGINS = media_origins()
 CONTENT_SECURITY_POLICY = {
     "EXCLUDE_URL_PREFIXES": ["/admin/"],
     "DIRECTIVES": {
