@@ -1,5 +1,7 @@
 """The waiting list of a sold-out session, and how long an offered seat is held."""
 
+from datetime import datetime
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -84,11 +86,11 @@ class WaitlistEntry(PrivateLink, models.Model):
 
     # Each change of status, named once; the services check it may happen.
 
-    def mark_offered(self, *, order: Order) -> None:
+    def mark_offered(self, *, order: Order, now: datetime) -> None:
         """A seat is held for them until the order's hold expires."""
         self.status = WaitlistStatus.OFFERED
         self.order = order
-        self.offered_at = order.created_at
+        self.offered_at = now
         self.offer_expires_at = order.hold_expires_at
         self.save()
 

@@ -143,7 +143,7 @@ def session_waitlist_offer(
                 attendee_email=entry.email,
                 status=TicketStatus.RESERVED,
             )
-            entry.mark_offered(order=order)
+            entry.mark_offered(order=order, now=now)
             log(entry, "workshops.waitlist.offered", data={"order": order.reference})
     for entry in waiting:
         send_templated_email(
@@ -161,10 +161,12 @@ def session_waitlist_offer(
 
 def _lapse_offers(*, session_id: int, now: datetime) -> None:
     """Offers whose seat is no longer held for them: over, and the seat free."""
-    offered = WaitlistEntry.objects.select_for_update().filter(
-        session_id=session_id, status=WaitlistStatus.OFFERED
+    offered = (
+        WaitlistEntry.objects.select_for_update(of=("self",))
+        .filter(session_id=session_id, status=WaitlistStatus.OFFERED)
+        .select_related("order")
     )
-    for entry in offered.select_related("order"):
+    for entry in offered:
         order = entry.order
         if order is not None and order.status == OrderStatus.PAID:
             entry.mark_booked()
