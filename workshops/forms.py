@@ -8,7 +8,14 @@ from wagtail.admin.forms import WagtailAdminPageForm
 
 from home.forms import PublicForm, has_control_characters, validate_one_line
 
-from .models import INVOICE_SEATS_MAX, INVOICE_SEATS_MIN, InvoicePaymentMethod, PaidVia
+# From the module, not the package: the page models import this module while
+# the package is still loading.
+from .models.invoices import (
+    INVOICE_SEATS_MAX,
+    INVOICE_SEATS_MIN,
+    InvoicePaymentMethod,
+    PaidVia,
+)
 
 MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
 
@@ -111,8 +118,20 @@ class TicketChoiceForm(PublicForm):
         error_messages={"min_value": "Choose at least one ticket."},
     )
 
-    def __init__(self, *args, ticket_types, **kwargs):
+    def __init__(
+        self, *args, ticket_types, other_sessions=(), session_label=str, **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        self.other_sessions = list(other_sessions)
+        # Other dates of the same workshop in the same order, held together.
+        for session in self.other_sessions:
+            self.fields[f"also_{session.pk}"] = forms.IntegerField(
+                label=f"Tickets on {session_label(session)}",
+                min_value=0,
+                max_value=50,
+                required=False,
+                initial=0,
+            )
         self.fields["ticket_type"].queryset = ticket_types
         self.fields["ticket_type"].label_from_instance = lambda ticket_type: (
             f"{ticket_type.name}: ${ticket_type.price:,.2f}"
@@ -133,17 +152,47 @@ class TicketChoiceForm(PublicForm):
                 "quantity",
                 f"One order can hold at most {ticket_type.max_per_order} of these.",
             )
+        for session in self.other_sessions:
+            name = f"also_{session.pk}"
+            more = cleaned.get(name) or 0
+            if ticket_type and more > ticket_type.max_per_order:
+                self.add_error(
+                    name,
+                    f"One order can hold at most {ticket_type.max_per_order} of "
+                    "these for each date.",
+                )
         return cleaned
 
     @property
+    def also(self) -> list[tuple[int, int]]:
+        """(session id, tickets) for each other date chosen."""
+        return [
+            (session.pk, self.cleaned_data.get(f"also_{session.pk}") or 0)
+            for session in self.other_sessions
+            if self.cleaned_data.get(f"also_{session.pk}")
+        ]
+
+    @property
+    def also_sessions(self) -> list:
+        """Each other date chosen, with its tickets, for the summary."""
+        chosen = dict(self.also)
+        return [
+            (session, chosen[session.pk])
+            for session in self.other_sessions
+            if session.pk in chosen
+        ]
+
+    @property
+    def tickets(self) -> int:
+        return self.cleaned_data["quantity"] + sum(n for _, n in self.also)
+
+    @property
     def seats(self) -> int:
-        return self.cleaned_data["quantity"] * (
-            self.cleaned_data["ticket_type"].seats_per_ticket
-        )
+        return self.tickets * self.cleaned_data["ticket_type"].seats_per_ticket
 
     @property
     def total(self):
-        return self.cleaned_data["ticket_type"].price * self.cleaned_data["quantity"]
+        return self.cleaned_data["ticket_type"].price * self.tickets
 
 
 class BuyerForm(PublicForm):

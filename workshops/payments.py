@@ -104,19 +104,26 @@ def to_cents(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
+@dataclass(frozen=True)
+class CheckoutLine:
+    """One line of a Checkout Session: a session's tickets."""
+
+    name: str
+    description: str
+    unit_amount: Decimal
+    quantity: int
+
+
 def checkout_session_create(
     *,
     reference: str,
-    product_name: str,
-    product_description: str,
-    unit_amount: Decimal,
-    quantity: int,
+    lines: list[CheckoutLine],
     customer_email: str,
     success_url: str,
     cancel_url: str,
     now: datetime | None = None,
 ) -> CheckoutState:
-    """A Checkout Session for one order; the same order never gets two."""
+    """A Checkout Session for one order, a line per session; never two per order."""
     expires_at = (now or timezone.now()) + CHECKOUT_LIFETIME
     try:
         session = client().v1.checkout.sessions.create(
@@ -124,16 +131,17 @@ def checkout_session_create(
                 "mode": "payment",
                 "line_items": [
                     {
-                        "quantity": quantity,
+                        "quantity": line.quantity,
                         "price_data": {
                             "currency": "usd",
-                            "unit_amount": to_cents(unit_amount),
+                            "unit_amount": to_cents(line.unit_amount),
                             "product_data": {
-                                "name": product_name,
-                                "description": product_description,
+                                "name": line.name,
+                                "description": line.description,
                             },
                         },
                     }
+                    for line in lines
                 ],
                 "customer_email": customer_email,
                 "client_reference_id": reference,

@@ -256,8 +256,14 @@ class StripeStandIn:
 
     def create_session(self, params: dict) -> tuple[int, dict]:
         session_id = f"cs_test_{next(self.ids)}"
-        quantity = int(params["line_items[0][quantity]"])
-        unit = int(params["line_items[0][price_data][unit_amount]"])
+        lines = itertools.takewhile(
+            lambda n: f"line_items[{n}][quantity]" in params, itertools.count()
+        )
+        amount_total = sum(
+            int(params[f"line_items[{n}][quantity]"])
+            * int(params[f"line_items[{n}][price_data][unit_amount]"])
+            for n in lines
+        )
         self.sessions[session_id] = {
             "id": session_id,
             "object": "checkout.session",
@@ -265,7 +271,7 @@ class StripeStandIn:
             "status": "open",
             "payment_status": "unpaid",
             "mode": "payment",
-            "amount_total": quantity * unit,
+            "amount_total": amount_total,
             "currency": "usd",
             "customer_email": params.get("customer_email"),
             "client_reference_id": params.get("client_reference_id"),

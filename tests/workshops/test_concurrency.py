@@ -268,3 +268,45 @@ def test_code_redemptions_racing_card_buyers_never_oversell_a_session(workshop, 
     outcomes = race(24, take)
     assert outcomes["ok"] == 8
     assert services.seats_taken(small.pk, now=timezone.now()) == 8
+
+
+def test_orders_across_two_dates_racing_single_seat_buyers_never_oversell(
+    workshop, seat
+):
+    """Sessions locked in key order: no deadlock, and each session's seats hold."""
+    first = WorkshopSessionFactory(
+        workshop=workshop, date=timezone.localdate() + timedelta(days=20), capacity=6
+    )
+    second = WorkshopSessionFactory(
+        workshop=workshop, date=timezone.localdate() + timedelta(days=40), capacity=6
+    )
+
+    def take(index: int) -> None:
+        if index % 3 == 0:
+            # Both dates, one seat each, listed in either order.
+            dates = [first, second] if index % 2 else [second, first]
+            services.order_create(
+                session_id=dates[0].pk,
+                ticket_type_id=seat.pk,
+                quantity=1,
+                also=[(dates[1].pk, 1)],
+                buyer_name=f"Group {index}",
+                buyer_email=f"group{index}@example.com",
+                buyer_time_zone="UTC",
+                attendees=[
+                    services.Attendee(f"G{index}a", f"g{index}a@example.com"),
+                    services.Attendee(f"G{index}b", f"g{index}b@example.com"),
+                ],
+                client=f"198.51.100.{index}",
+            )
+        else:
+            buy_one_seat(first if index % 2 else second, seat, index)
+
+    outcomes = race(30, take)
+    now = timezone.now()
+    assert services.seats_taken(first.pk, now=now) == 6
+    assert services.seats_taken(second.pk, now=now) == 6
+    assert set(outcomes) <= {"ok", "CheckoutError"}
+    # All or nothing: every order holds every seat it asked for.
+    for order in Order.objects.all():
+        assert order.tickets.count() == order.quantity

@@ -38,6 +38,7 @@ from .pages import (
 )
 from .tickets import (
     Order,
+    OrderLine,
     OrderStatus,
     PaymentMethod,
     Refund,
@@ -66,6 +67,7 @@ __all__ = [
     "CertificateStatus",
     "DEFAULT_TIME_ZONE",
     "Order",
+    "OrderLine",
     "OrderStatus",
     "PaymentMethod",
     "Refund",

@@ -221,6 +221,19 @@ class Order(PrivateLink, models.Model):
     def get_refunds_display(self) -> str:
         return refunds_display(self.refunds.all())
 
+    def booked(self) -> list[tuple[models.Model, int]]:
+        """Each session bought and how many tickets for it, by date (one line each).
+
+        Orders made before lines existed have one: their session and quantity.
+        """
+        lines = [
+            (line.session, line.quantity)
+            for line in self.lines.select_related("session__workshop").order_by(
+                "session__starts_at", "session_id"
+            )
+        ]
+        return lines or [(self.session, self.quantity)]
+
     # Each change of status, named once. The services check that it may happen,
     # under the order's row lock, and log it.
 
@@ -264,6 +277,26 @@ class Order(PrivateLink, models.Model):
         if not self.tickets.filter(status=TicketStatus.VALID).exists():
             self.status = OrderStatus.REFUNDED if refund else OrderStatus.CANCELLED
         self.save()
+
+
+class OrderLine(models.Model):
+    """One session in an order, and how many tickets of the order's type for it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    session = models.ForeignKey(
+        "workshops.WorkshopSession", on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "session"], name="one_line_per_session"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.session}"
 
 
 class TicketStatus(models.TextChoices):

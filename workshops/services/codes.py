@@ -31,8 +31,14 @@ from ..models import (
     normalise_code,
 )
 from .emails import absolute, after_commit, send_confirmation
-from .orders import Attendee, _ticket_type_for
-from .seats import CheckoutError, SeatHold, lock_session
+from .orders import (
+    Attendee,
+    lock_sessions,
+    order_add_lines_and_tickets,
+    order_lines,
+    ticket_type_for,
+)
+from .seats import CheckoutError, SeatHold
 
 # Seats staff may add to a code in one go; a larger group is a new invoice.
 MAX_SEATS_ADDED = 500
@@ -156,20 +162,24 @@ def seat_code_redeem(
     buyer_email: str,
     buyer_time_zone: str,
     attendees: Sequence[Attendee],
+    also: Sequence[tuple[int, int]] = (),
     now: datetime | None = None,
 ) -> Order:
-    """Seats in a session paid with a code: a paid order, valid tickets, at once."""
+    """Seats paid with a code: a paid order with valid tickets, at once.
+
+    `also` adds other sessions, as `order_create` does: all or nothing.
+    """
     now = now or timezone.now()
     found = seat_code_find(typed=code)
-    ticket_type = _ticket_type_for(
-        ticket_type_id=ticket_type_id, session_id=session_id, quantity=quantity, now=now
-    )
-    seats = quantity * ticket_type.seats_per_ticket
+    lines = order_lines(session_id=session_id, quantity=quantity, also=also)
+    ticket_type = ticket_type_for(ticket_type_id=ticket_type_id, lines=lines, now=now)
+    tickets_total = sum(tickets for _, tickets in lines)
+    seats = tickets_total * ticket_type.seats_per_ticket
     if len(attendees) != seats:
         raise CheckoutError(f"Give a name and email address for all {seats} seats.")
     order = Order(
         ticket_type=ticket_type,
-        quantity=quantity,
+        quantity=tickets_total,
         unit_price=0,
         total=0,
         buyer_name=buyer_name,
@@ -185,34 +195,40 @@ def seat_code_redeem(
         # this order (docs/conventions.md, "Seat codes").
         seat_code = SeatCode.objects.select_for_update().get(pk=found.pk)
         _check_usable(seat_code, seats=seats, today=timezone.localdate(now))
-        session = lock_session(session_id)
-        if seat_code.workshop_id and seat_code.workshop_id != session.workshop_id:
-            raise CodeRefused(
-                f"This code is for {seat_code.workshop.title} only: choose one of "
-                "its dates."
-            )
-        SeatHold(seats=seats, client_key="", now=now, unpaid=False).check(session)
+        sessions = lock_sessions([sid for sid, _ in lines])
+        for sid, tickets in lines:
+            session = sessions[sid]
+            if seat_code.workshop_id and seat_code.workshop_id != session.workshop_id:
+                raise CodeRefused(
+                    f"This code is for {seat_code.workshop.title} only: choose one "
+                    "of its dates."
+                )
+            SeatHold(
+                seats=tickets * ticket_type.seats_per_ticket,
+                client_key="",
+                now=now,
+                unpaid=False,
+            ).check(session)
+        session = sessions[session_id]
         order.session = session
         order.seat_code = seat_code
         order.buyer_time_zone = order.buyer_time_zone or session.time_zone
         order.status = OrderStatus.PAID
         order.paid_at = now
         order.save(force_insert=True)
-        Ticket.objects.bulk_create(
-            Ticket(
-                order=order,
-                session=session,
-                attendee_name=attendee.name,
-                attendee_email=attendee.email,
-                status=TicketStatus.VALID,
-            )
-            for attendee in attendees
+        order_add_lines_and_tickets(
+            order=order,
+            lines=lines,
+            sessions=sessions,
+            seats_per_ticket=ticket_type.seats_per_ticket,
+            attendees=attendees,
+            status=TicketStatus.VALID,
         )
         log(order, "workshops.order.created", data={"seats": seats})
         log(
             seat_code,
             "workshops.seatcode.redeemed",
-            data={"order": order.reference, "seats": seats, "session": session.pk},
+            data={"order": order.reference, "seats": seats, "sessions": list(sessions)},
         )
         after_commit(lambda: send_confirmation(order))
     return order

@@ -48,28 +48,41 @@ def calendar_attachment(session: WorkshopSession) -> Attachment:
 
 
 def send_confirmation(order: Order) -> None:
-    """The buyer's receipt with every ticket; each other attendee gets their own."""
-    tickets = list(order.tickets.select_related("session__workshop"))
-    session = order.session
-    # Built once for the buyer and every attendee of a team pack.
-    calendar = calendar_attachment(session)
+    """The buyer's receipt with every ticket and an .ics per session; each other
+    attendee gets their own ticket."""
+    tickets = list(
+        order.tickets.select_related("session__workshop").order_by(
+            "session__starts_at", "session_id", "pk"
+        )
+    )
+    by_session: dict[int, tuple[WorkshopSession, list]] = {}
+    for ticket in tickets:
+        by_session.setdefault(ticket.session_id, (ticket.session, []))[1].append(
+            (ticket, ticket_url(ticket))
+        )
+    # Built once per session for the buyer and every attendee of it.
+    calendars = {
+        session_id: calendar_attachment(session)
+        for session_id, (session, _) in by_session.items()
+    }
     send_templated_email(
         template="workshops/emails/order_confirmation",
         to=[order.buyer_email],
         context={
             "order": order,
-            "session": session,
+            "session": order.session,
+            "sessions": list(by_session.values()),
             "tickets": [(ticket, ticket_url(ticket)) for ticket in tickets],
             "order_url": order_url(order),
         },
-        attachments=[calendar],
+        attachments=list(calendars.values()),
     )
     for ticket in tickets:
         if ticket.attendee_email.lower() != order.buyer_email.lower():
             send_ticket(
                 ticket,
                 template="workshops/emails/ticket_issued",
-                calendar=calendar if ticket.session_id == session.pk else None,
+                calendar=calendars[ticket.session_id],
             )
 
 

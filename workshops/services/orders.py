@@ -13,9 +13,11 @@ from .. import payments
 from ..formatting import day_label
 from ..models import (
     Order,
+    OrderLine,
     OrderStatus,
     PaymentMethod,
     Ticket,
+    TicketStatus,
     TicketType,
     available_time_zones,
 )
@@ -53,78 +55,149 @@ def order_create(
     buyer_email: str,
     buyer_time_zone: str,
     attendees: Sequence[Attendee],
+    also: Sequence[tuple[int, int]] = (),
     client: str | None = None,
     now: datetime | None = None,
 ) -> Order:
     """Hold seats for a buyer and make the order that will pay for them.
 
-    `client` is the address the request came from (`home.throttle.client_ip`):
-    the unpaid seats one client holds in a session are bounded.
+    `also` adds other sessions (dates) to the same order, as (session id,
+    tickets): the seats in every session are held together or not at all.
+    `attendees` come session by session, in the order given. `client` is the
+    address the request came from (`home.throttle.client_ip`): the unpaid seats
+    one client holds in a session are bounded.
     """
     now = now or timezone.now()
-    ticket_type = _ticket_type_for(
-        ticket_type_id=ticket_type_id, session_id=session_id, quantity=quantity, now=now
-    )
-    seats = quantity * ticket_type.seats_per_ticket
+    lines = order_lines(session_id=session_id, quantity=quantity, also=also)
+    ticket_type = ticket_type_for(ticket_type_id=ticket_type_id, lines=lines, now=now)
+    seats = sum(tickets for _, tickets in lines) * ticket_type.seats_per_ticket
     if len(attendees) != seats:
         raise CheckoutError(f"Give a name and email address for all {seats} seats.")
     _check_unpaid_orders(buyer_email=buyer_email, now=now)
-    hold = SeatHold(
-        seats=seats,
-        client_key=client_key(client),
-        now=now,
-        seats_per_ticket=ticket_type.seats_per_ticket,
-        # A free booking is confirmed at once: nothing is held unpaid.
-        unpaid=_payment_method(ticket_type) != PaymentMethod.FREE,
-    )
+    key = client_key(client)
+    # A free booking is confirmed at once: nothing is held unpaid.
+    unpaid = _payment_method(ticket_type) != PaymentMethod.FREE
+    tickets_total = sum(tickets for _, tickets in lines)
     # Everything that can be worked out before the lock is, so the lock covers a
     # count and the inserts (docs/conventions.md, "Tickets and payments").
     order = Order(
         ticket_type=ticket_type,
-        quantity=quantity,
+        quantity=tickets_total,
         unit_price=ticket_type.price,
-        total=ticket_type.price * quantity,
+        total=ticket_type.price * tickets_total,
         buyer_name=buyer_name,
         buyer_email=buyer_email,
         buyer_time_zone=buyer_time_zone
         if buyer_time_zone in available_time_zones()
         else "",
-        client_key=hold.client_key,
+        client_key=key,
         payment_method=_payment_method(ticket_type),
         hold_expires_at=now + payments.CHECKOUT_LIFETIME + payments.HOLD_GRACE,
     )
     with transaction.atomic():
-        session = lock_session(session_id)
-        hold.check(session)
+        sessions = lock_sessions([sid for sid, _ in lines])
+        for sid, tickets in lines:
+            SeatHold(
+                seats=tickets * ticket_type.seats_per_ticket,
+                client_key=key,
+                now=now,
+                seats_per_ticket=ticket_type.seats_per_ticket,
+                unpaid=unpaid,
+            ).check(sessions[sid])
+        session = sessions[session_id]
         order.session = session
         order.buyer_time_zone = order.buyer_time_zone or session.time_zone
         order.save(force_insert=True)
-        Ticket.objects.bulk_create(
-            Ticket(
-                order=order,
-                session=session,
-                attendee_name=attendee.name,
-                attendee_email=attendee.email,
-            )
-            for attendee in attendees
+        order_add_lines_and_tickets(
+            order=order,
+            lines=lines,
+            sessions=sessions,
+            seats_per_ticket=ticket_type.seats_per_ticket,
+            attendees=attendees,
         )
-        log(order, "workshops.order.created", data={"seats": seats})
+        log(
+            order,
+            "workshops.order.created",
+            data={"seats": seats, "sessions": [sid for sid, _ in lines]},
+        )
     return order
 
 
-def _ticket_type_for(
-    *, ticket_type_id: int, session_id: int, quantity: int, now: datetime
+def order_lines(
+    *, session_id: int, quantity: int, also: Sequence[tuple[int, int]] = ()
+) -> list[tuple[int, int]]:
+    """(session id, tickets) for each session of an order, the chosen one first."""
+    lines = [(session_id, quantity)]
+    seen = {session_id}
+    for other_id, tickets in also:
+        if other_id in seen:
+            raise CheckoutError("Choose each date once.")
+        seen.add(other_id)
+        lines.append((other_id, tickets))
+    return lines
+
+
+def lock_sessions(session_ids: Sequence[int]) -> dict:
+    """Lock every session of an order, in the order of their keys.
+
+    Two orders that share sessions take their locks in the same order, so
+    neither can hold one the other waits for while waiting for one it holds.
+    """
+    return {sid: lock_session(sid) for sid in sorted(set(session_ids))}
+
+
+def order_add_lines_and_tickets(
+    *,
+    order: Order,
+    lines: Sequence[tuple[int, int]],
+    sessions: dict,
+    seats_per_ticket: int,
+    attendees: Sequence[Attendee],
+    status: str = TicketStatus.RESERVED,
+) -> None:
+    """The order's lines and one ticket per seat, attendees session by session."""
+    OrderLine.objects.bulk_create(
+        OrderLine(order=order, session=sessions[sid], quantity=tickets)
+        for sid, tickets in lines
+    )
+    people = iter(attendees)
+    tickets = []
+    for sid, count in lines:
+        for _ in range(count * seats_per_ticket):
+            attendee = next(people)
+            tickets.append(
+                Ticket(
+                    order=order,
+                    session=sessions[sid],
+                    attendee_name=attendee.name,
+                    attendee_email=attendee.email,
+                    status=status,
+                )
+            )
+    Ticket.objects.bulk_create(tickets)
+
+
+def ticket_type_for(
+    *, ticket_type_id: int, lines: Sequence[tuple[int, int]], now: datetime
 ) -> TicketType:
-    """The ticket type chosen, if it is on sale for this session in that number."""
+    """The ticket type chosen, if it is on sale for these sessions in that number."""
     ticket_type = TicketType.objects.on_sale(now=now).filter(pk=ticket_type_id).first()
     if ticket_type is None:
         raise CheckoutError("That ticket type is not on sale now.")
-    if not ticket_type.workshops.filter(sessions=session_id).exists():
-        raise CheckoutError("That ticket type is not sold for this workshop.")
-    if not 1 <= quantity <= ticket_type.max_per_order:
-        raise CheckoutError(
-            f"Choose between 1 and {ticket_type.max_per_order} tickets of this type."
+    session_ids = {sid for sid, _ in lines}
+    sold_for = set(
+        ticket_type.workshops.filter(sessions__in=session_ids).values_list(
+            "sessions", flat=True
         )
+    )
+    if sold_for != session_ids:
+        raise CheckoutError("That ticket type is not sold for this workshop.")
+    for _, quantity in lines:
+        if not 1 <= quantity <= ticket_type.max_per_order:
+            raise CheckoutError(
+                f"Choose between 1 and {ticket_type.max_per_order} tickets of this "
+                "type for each date."
+            )
     return ticket_type
 
 
@@ -151,13 +224,17 @@ def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> s
     """Where to send the buyer to pay: Stripe Checkout, made once per order."""
     if order.stripe_checkout_url:
         return order.stripe_checkout_url
-    session = order.session
     state = payments.checkout_session_create(
         reference=order.reference,
-        product_name=f"{session.workshop.title}: {order.ticket_type.name}",
-        product_description=f"{day_label(session.date)} ({session.time_zone})",
-        unit_amount=order.unit_price,
-        quantity=order.quantity,
+        lines=[
+            payments.CheckoutLine(
+                name=f"{session.workshop.title}: {order.ticket_type.name}",
+                description=f"{day_label(session.date)} ({session.time_zone})",
+                unit_amount=order.unit_price,
+                quantity=tickets,
+            )
+            for session, tickets in order.booked()
+        ],
         customer_email=order.buyer_email,
         success_url=success_url,
         cancel_url=cancel_url,
@@ -230,20 +307,30 @@ def order_fulfil(
             and order.hold_expires_at is not None
             and order.hold_expires_at > now
         )
-        if not hold_kept:
-            # Paid after the hold lapsed: the seats may have gone to someone else.
-            session = lock_session(order.session_id)
-            taken = seats_taken(session.pk, now=now, exclude_order=order.pk)
-            if taken + order.seats > session.effective_capacity:
-                return order_refund_unseated(
-                    order=order, payment_intent_id=payment_intent_id
-                )
+        if not hold_kept and not _seats_still_free(order, now=now):
+            # Paid after the hold lapsed, and the seats went to someone else.
+            return order_refund_unseated(
+                order=order, payment_intent_id=payment_intent_id
+            )
         order.mark_paid(
             payment_method=payment_method, payment_intent_id=payment_intent_id, now=now
         )
         log(order, "workshops.order.paid", data={"method": payment_method})
         after_commit(lambda: send_confirmation(order))
     return order
+
+
+def _seats_still_free(order: Order, *, now: datetime) -> bool:
+    """Under every session's lock (in key order): are the order's seats free?"""
+    per_session: dict[int, int] = {}
+    for session_id in order.tickets.values_list("session_id", flat=True):
+        per_session[session_id] = per_session.get(session_id, 0) + 1
+    sessions = lock_sessions(list(per_session))
+    return all(
+        seats_taken(sid, now=now, exclude_order=order.pk) + seats
+        <= sessions[sid].effective_capacity
+        for sid, seats in per_session.items()
+    )
 
 
 def order_mark_processing(*, order_id: int, payment_intent_id: str) -> Order:
@@ -316,16 +403,22 @@ def order_rebook(*, order: Order, client: str | None = None) -> tuple[Order, boo
             return old.rebooked_as, False
         if old.status != OrderStatus.CANCELLED or old.paid_at is not None:
             raise CheckoutError("This order is not waiting to be paid again.")
+        (first, quantity), *others = [
+            (session.pk, tickets) for session, tickets in old.booked()
+        ]
         new = order_create(
-            session_id=old.session_id,
+            session_id=first,
             ticket_type_id=old.ticket_type_id,
-            quantity=old.quantity,
+            quantity=quantity,
+            also=others,
             buyer_name=old.buyer_name,
             buyer_email=old.buyer_email,
             buyer_time_zone=old.buyer_time_zone,
             attendees=[
                 Attendee(ticket.attendee_name, ticket.attendee_email)
-                for ticket in old.tickets.all()
+                for ticket in old.tickets.order_by(
+                    "session__starts_at", "session_id", "pk"
+                )
             ],
             client=client,
         )

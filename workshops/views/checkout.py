@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from home import throttle
 
 from .. import payments, services
+from ..formatting import session_when
 from ..forms import AttendeeFormSet, BuyerForm, CodeRedeemForm, TicketChoiceForm
 from ..models import (
     Order,
@@ -48,16 +49,54 @@ class Booking:
     ticket_types: QuerySet[TicketType]
     context: dict[str, Any]
 
+    other_sessions: list[WorkshopSession]
+
     @classmethod
     def load(cls, request: HttpRequest, session_pk: int) -> "Booking":
         session = get_object_or_404(with_seats_taken(public_sessions()), pk=session_pk)
         ticket_types = TicketType.objects.on_sale().filter(workshops=session.workshop)
+        # The workshop's other open dates: a group may take seats in several.
+        others = [
+            other
+            for other in with_seats_taken(public_sessions())
+            .filter(workshop=session.workshop)
+            .exclude(pk=session.pk)
+            .order_by("starts_at")
+            if other.is_bookable
+        ]
         context = {
             "session": session,
             "page": session.workshop,
             "ticket_types": ticket_types,
         }
-        return cls(request, session, ticket_types, context)
+        return cls(request, session, ticket_types, context, others)
+
+    def choice_form(self, data) -> TicketChoiceForm:
+        return TicketChoiceForm(
+            data,
+            ticket_types=self.ticket_types,
+            other_sessions=self.other_sessions,
+            session_label=session_when,
+        )
+
+    def attendee_rows(self, choice: TicketChoiceForm, attendees) -> list:
+        """Each attendee form with its legend: which seat, of which date."""
+        per_ticket = choice.cleaned_data["ticket_type"].seats_per_ticket
+        dates = [(self.session, choice.cleaned_data["quantity"])]
+        dates += choice.also_sessions
+        legends = []
+        for session, tickets in dates:
+            seats = tickets * per_ticket
+            for number in range(1, seats + 1):
+                legend = f"Attendee {number} of {seats}"
+                if len(dates) > 1:
+                    legend += f", {session_when(session)}"
+                legends.append(legend)
+        forms = list(attendees.forms)
+        return [
+            (form, legends[index] if index < len(legends) else "Attendee")
+            for index, form in enumerate(forms)
+        ]
 
     def render(self, *, status: int = 200, **context: Any) -> HttpResponse:
         self.context.update(context)
@@ -84,9 +123,7 @@ def book(request: HttpRequest, session_pk: int) -> HttpResponse:
         # A POST here lost a race or a sale window: say so, and hold nothing.
         return booking.render(status=400 if request.method == "POST" else 200)
     data = request.POST if request.method == "POST" else request.GET
-    choice = TicketChoiceForm(
-        data if "ticket_type" in data else None, ticket_types=booking.ticket_types
-    )
+    choice = booking.choice_form(data if "ticket_type" in data else None)
     booking.context["choice"] = choice
     if not choice.is_bound or not choice.is_valid():
         return booking.render()  # step one
@@ -97,10 +134,12 @@ def book(request: HttpRequest, session_pk: int) -> HttpResponse:
 
 def book_details(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
     """Step two, blank: the buyer's details and one attendee per seat."""
+    attendees = AttendeeFormSet(prefix="attendee", initial=[{}] * choice.seats)
     return booking.render(
         total=choice.total,
         buyer=BuyerForm(initial={"buyer_time_zone": booking.session.time_zone}),
-        attendees=AttendeeFormSet(prefix="attendee", initial=[{}] * choice.seats),
+        attendees=attendees,
+        attendee_rows=booking.attendee_rows(choice, attendees),
         code_form=CodeRedeemForm(),
         seats=choice.seats,
     )
@@ -119,6 +158,7 @@ def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
         total=choice.total,
         buyer=buyer,
         attendees=attendees,
+        attendee_rows=booking.attendee_rows(choice, attendees),
         code_form=code_form,
         seats=seats,
     )
@@ -136,6 +176,7 @@ def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
             session_id=booking.session.pk,
             ticket_type_id=choice.cleaned_data["ticket_type"].pk,
             quantity=choice.cleaned_data["quantity"],
+            also=choice.also,
             buyer_name=buyer.cleaned_data["buyer_name"],
             buyer_email=buyer.cleaned_data["buyer_email"],
             buyer_time_zone=buyer.cleaned_data["buyer_time_zone"],
@@ -168,6 +209,7 @@ def book_with_code(
             session_id=booking.session.pk,
             ticket_type_id=choice.cleaned_data["ticket_type"].pk,
             quantity=choice.cleaned_data["quantity"],
+            also=choice.also,
             buyer_name=buyer.cleaned_data["buyer_name"],
             buyer_email=buyer.cleaned_data["buyer_email"],
             buyer_time_zone=buyer.cleaned_data["buyer_time_zone"],
@@ -241,7 +283,13 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
         order.refresh_from_db(
             from_queryset=Order.objects.select_related(*Order.link_related)
         )
-    tickets = list(order.tickets.all())
+    tickets = list(
+        order.tickets.select_related("session__workshop").order_by(
+            "session__starts_at", "session_id", "pk"
+        )
+    )
+    booked = order.booked()
+    booked_ids = {session.pk for session, _ in booked}
     return render(
         request,
         "workshops/order.html",
@@ -251,8 +299,14 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
             and all(ticket.status == TicketStatus.RELEASED for ticket in tickets),
             "page": order.session.workshop,
             "session": order.session,
+            "booked": booked,
+            # A ticket whose session is none the order booked was moved there.
             "tickets": [
-                (ticket, reverse("workshops:ticket", args=[ticket.token]))
+                (
+                    ticket,
+                    reverse("workshops:ticket", args=[ticket.token]),
+                    ticket.session_id not in booked_ids,
+                )
                 for ticket in tickets
             ],
         },
