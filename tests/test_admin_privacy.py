@@ -33,7 +33,9 @@ from tests.newsletter.factories import (
 from tests.workshops.factories import TicketTypeFactory, WorkshopSessionFactory
 from workshops.models import (
     Certificate,
+    InvoiceRequest,
     Order,
+    SeatCode,
     SessionNotice,
     Ticket,
     WaitlistEntry,
@@ -45,7 +47,8 @@ ATTENDEE = "private-attendee@leak.example"
 CERTIFIED = "private-certified@leak.example"
 INQUIRER = "private-inquirer@leak.example"
 WAITING = "private-waiting@leak.example"
-ADDRESSES = (SUBSCRIBER, BUYER, ATTENDEE, CERTIFIED, INQUIRER, WAITING)
+INVOICED = "private-invoiced@leak.example"
+ADDRESSES = (SUBSCRIBER, BUYER, ATTENDEE, CERTIFIED, INQUIRER, WAITING, INVOICED)
 
 
 @pytest.fixture
@@ -138,9 +141,30 @@ def personal_records(home_page, workshop):
         key="privacy-notice",
         state="failed",
     )
+    invoice_request = InvoiceRequest.objects.create(
+        organisation="Private Co",
+        contact_name="Private Invoiced",
+        email=INVOICED,
+        seats=4,
+        payment_method="check",
+    )
+    log(instance=invoice_request, action="workshops.invoicerequest.received")
+    seat_code = SeatCode(
+        seats=4,
+        paid_on=timezone.localdate(),
+        valid_until=timezone.localdate(),
+        buyer_name="Private Invoiced",
+        buyer_email=INVOICED,
+        invoice_request=invoice_request,
+    )
+    seat_code.assign_code()
+    seat_code.save()
+    log(instance=seat_code, action="workshops.seatcode.issued")
     log(instance=group_training_request, action="inquiries.request.received")
     log(instance=contact_message, action="inquiries.message.received")
     return {
+        "invoice_request": invoice_request,
+        "seat_code": seat_code,
         "waiting": waiting,
         "notice": notice,
         "group_training_request": group_training_request,
@@ -192,6 +216,8 @@ def _admin_urls(records) -> set[str]:
     models += ["grouptrainingrequest", "contactmessage"]
     pks |= {records["waiting"].pk, records["notice"].pk}
     models += ["sessionnotice", "waitlistentry"]
+    pks |= {records["invoice_request"].pk, records["seat_code"].pk}
+    models += ["invoicerequest", "seatcode"]
     candidates = {
         "pk": pks,
         "id": pks,
@@ -269,6 +295,8 @@ def test_staff_who_may_not_see_people_see_no_address_anywhere_in_the_admin(
             personal_records["certificate"],
             personal_records["waiting"],
             personal_records["notice"],
+            personal_records["invoice_request"],
+            personal_records["seat_code"],
         )
     )
     urls = _admin_urls(personal_records)
@@ -322,6 +350,16 @@ def test_staff_who_may_see_people_still_find_them(
                 args=[personal_records["group_training_request"].pk],
             ),
             "/admin/inquiries/messages/",
+        ],
+        INVOICED: [
+            reverse(
+                "workshops_invoice_requests:inspect",
+                args=[personal_records["invoice_request"].pk],
+            ),
+            "/admin/workshops/seat-codes/",
+            reverse(
+                "workshops_seat_codes:inspect", args=[personal_records["seat_code"].pk]
+            ),
         ],
         CERTIFIED: [
             "/admin/workshops/certificates/",

@@ -24,10 +24,15 @@ from . import services
 from .models import (
     Certificate,
     CertificateSettings,
+    InvoiceRequest,
+    InvoiceRequestPage,
+    InvoiceStatus,
     Order,
     OrderStatus,
+    PaidVia,
     PaymentMethod,
     ScheduleIndexPage,
+    SeatCode,
     SessionStatus,
     Ticket,
     TicketStatus,
@@ -77,6 +82,7 @@ def load(*, stdout: TextIO) -> None:
         f"({responding.title}).\n"
     )
     ensure_completed_session(responding, today=today, stdout=stdout)
+    ensure_group_orders(home, today=today, stdout=stdout)
 
 
 # Fictional people; the first is the one whose certificate is issued.
@@ -181,6 +187,119 @@ def _report_certificate(session: WorkshopSession, *, stdout: TextIO) -> None:
             f"{requester.attendee_name} may request one at "
             f"{services.absolute(reverse('workshops:ticket', args=[requester.token]))}"
             "\n"
+        )
+
+
+INVOICE_PAGE = {
+    "title": "Request an invoice",
+    "slug": "invoice",
+    "search_description": "Ask for an invoice for a team's seats, paid by card, "
+    "ACH, wire or check; a seat code follows the payment.",
+    "intro": "<p>Seats for your team on one invoice, in US dollars: pay by card, "
+    "US bank account (ACH), SWIFT wire or check. Once the money arrives we email "
+    "a seat code; each colleague books any public date within a year and enters "
+    "it instead of paying.</p>",
+}
+# The words in the home page's FAQ and on Group training that become a link to it.
+INVOICE_LINK_WORDS = ("ask us for an invoice",)
+# Fictional buyers: one whose invoice is paid (its code ready to redeem), one
+# waiting for staff to act.
+PAID_REQUEST = {
+    "organisation": "Brightwater Maintainers Collective",
+    "contact_name": "Noa Achterberg",
+    "email": "billing@brightwater.example",
+    "seats": 6,
+    "po_number": "BW-2291",
+    "payment_method": "wire",
+    "w9_wanted": True,
+}
+OPEN_REQUEST = {
+    "organisation": "Lantern Meetups",
+    "contact_name": "Kofi Mensah",
+    "email": "kofi@lantern.example",
+    "seats": 4,
+    "payment_method": "check",
+    "notes": "Our treasurer mails checks on Fridays.",
+}
+
+
+def ensure_group_orders(home: HomePage, *, today: date, stdout: TextIO) -> None:
+    """The invoice request page, linked from the FAQ and Group training, and two
+    requests: one paid with its seat code, one for staff to mark paid."""
+    group_training = home.get_children().filter(slug="group-training").first()
+    parent = group_training.specific if group_training else home
+    page = InvoiceRequestPage.objects.first() or ensure_child_page(
+        parent, InvoiceRequestPage, **INVOICE_PAGE
+    )
+    for linked in (home, group_training.specific if group_training else None):
+        if linked is not None:
+            link_invoice_words(linked, page)
+    if not InvoiceRequest.objects.exists():
+        paid_on = today - timedelta(days=12)
+        paid = InvoiceRequest.objects.create(**PAID_REQUEST)
+        # The models' own transitions, not the services: the demo emails nobody.
+        paid.mark_paid(
+            paid_via=PaidVia.WIRE,
+            paid_on=paid_on,
+            amount=Decimal("1950.00"),
+            reference="SWIFT BWMC-0042",
+        )
+        paid.unit_price = Decimal("325.00")
+        paid.save()
+        seat_code = SeatCode(
+            seats=paid.seats,
+            paid_on=paid_on,
+            valid_until=services.codes.code_valid_until(paid_on),
+            buyer_name=paid.contact_name,
+            buyer_email=paid.email,
+            organisation=paid.organisation,
+            invoice_request=paid,
+        )
+        seat_code.assign_code()
+        seat_code.save()
+        InvoiceRequest.objects.create(**OPEN_REQUEST)
+    _report_group_orders(page, stdout=stdout)
+
+
+def link_invoice_words(page, invoice_page: InvoiceRequestPage) -> None:
+    """Turn "ask us for an invoice" in a page's body into a link to the form."""
+    raw = page.body.get_prep_value()
+    linked = _with_invoice_links(raw, invoice_page.pk)
+    if linked != raw:
+        page.body = linked
+        page.save()
+
+
+def _with_invoice_links(raw, page_pk: int):
+    """The stream's raw data with the words linked, in every rich text in it."""
+    if isinstance(raw, dict):
+        return {key: _with_invoice_links(value, page_pk) for key, value in raw.items()}
+    if isinstance(raw, list):
+        return [_with_invoice_links(value, page_pk) for value in raw]
+    if isinstance(raw, str) and raw.startswith("<"):
+        for words in INVOICE_LINK_WORDS:
+            link = f'<a linktype="page" id="{page_pk}">{words}</a>'
+            if words in raw and link not in raw:
+                raw = raw.replace(words, link)
+    return raw
+
+
+def _report_group_orders(page: InvoiceRequestPage, *, stdout: TextIO) -> None:
+    seat_code = SeatCode.objects.filter(
+        invoice_request__organisation=PAID_REQUEST["organisation"]
+    ).first()
+    stdout.write(f"Invoice request page at {page.full_url or page.url}\n")
+    if seat_code is not None and seat_code.code:
+        stdout.write(
+            f"A paid invoice's seat code, ready to redeem at checkout: "
+            f"{seat_code.code} ({seat_code.seats} seats); the buyer's page: "
+            f"{services.seat_code_url(seat_code)}\n"
+        )
+    waiting = InvoiceRequest.objects.filter(status=InvoiceStatus.REQUESTED).first()
+    if waiting is not None:
+        stdout.write(
+            f"{waiting.organisation} awaits an invoice: Sales → Invoices in the "
+            "admin (in demo mode, 'Mark invoice paid (demo)' issues its code)\n"
         )
 
 

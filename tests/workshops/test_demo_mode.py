@@ -1,11 +1,24 @@
 """Without Stripe keys and with DEBUG on, checkout completes orders locally."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from tests.workshops.checkout import book
-from workshops.models import Order, OrderStatus, PaymentMethod, WorkshopSession
+from tests.workshops.checkout import book, checkout_form
+from workshops import services
+from workshops.models import (
+    InvoiceRequest,
+    InvoiceRequestPage,
+    InvoiceStatus,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    SeatCode,
+    TicketType,
+    WorkshopSession,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +105,39 @@ def test_the_emails_promise_a_joining_link_only_when_there_is_one(
 
 def test_demo_sessions_have_a_joining_link(demo_content):
     assert not WorkshopSession.objects.filter(meeting_url="").exists()
+
+
+def test_the_demo_has_a_paid_invoice_whose_code_a_newcomer_redeems_at_once(
+    client, demo_checkout, demo_content, mailoutbox
+):
+    page = InvoiceRequestPage.objects.get()
+    assert page.get_parent().slug == "group-training"
+    # The FAQ and Group training link to the form instead of a mailto: button.
+    for linked in (demo_content, page.get_parent().specific):
+        assert f'linktype="page" id="{page.pk}"' in str(linked.body.get_prep_value())
+    assert client.get(page.url).status_code == 200
+    seat_code = SeatCode.objects.get()
+    assert seat_code.invoice_request.status == InvoiceStatus.PAID
+    session = next(
+        s for s in WorkshopSession.objects.order_by("starts_at") if s.is_bookable
+    )
+    seat = TicketType.objects.filter(
+        workshops=session.workshop, seats_per_ticket=1
+    ).first()
+    response = client.post(
+        f"/book/{session.pk}/",
+        {
+            **checkout_form(seat),
+            "seat_code": seat_code.code.lower(),
+        },
+    )
+    assert response.status_code == 302
+    assert Order.objects.get(seat_code=seat_code).status == OrderStatus.PAID
+    # The request waiting for payment is marked paid the way a webhook would.
+    waiting = InvoiceRequest.objects.get(status=InvoiceStatus.REQUESTED)
+    services.invoice_request_mark_paid_demo(request_id=waiting.pk)
+    assert SeatCode.objects.filter(invoice_request=waiting).exists()
+    # Loading again changes nothing.
+    call_command("load_demo", stdout=io.StringIO())
+    assert InvoiceRequestPage.objects.count() == 1
+    assert InvoiceRequest.objects.count() == 2
