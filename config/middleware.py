@@ -174,7 +174,7 @@ class PageRouteCacheMiddleware:
             return None
         vary_on = [request._get_raw_host(), request.get_port(), request.path_info]
         key = page_cache.fragment_key("page-route", vary_on, request)
-        cached = page_cache.fetch_value(key)
+        cached = page_cache.fetch_object(key)
         if cached is not None:
             request._wagtail_site, request._wagtail_route_for_request = cached
             return None
@@ -183,7 +183,7 @@ class PageRouteCacheMiddleware:
         # request too, and Django cannot pickle that: such pages are routed
         # as usual.
         if route is not None and not hasattr(request, "routable_resolver_match"):
-            page_cache.store_value(key, (request._wagtail_site, route))
+            page_cache.store_object(key, (request._wagtail_site, route))
         return None
 
 

@@ -4,9 +4,10 @@ from django.db import models
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import StreamField
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction
 from wagtail.search import index
 
+from . import page_cache
 from .blocks import BaseStreamBlock, SocialLinkBlock
 
 
@@ -32,6 +33,19 @@ class BasePage(Page):
 
     class Meta:
         abstract = True
+
+    def get_view_restrictions(self):
+        # Wagtail asks on every page view, two queries each time; most sites
+        # restrict no page at all, and that answer is cached until a
+        # restriction is saved or deleted (home/receivers.py).
+        if not page_cache.shared_value(
+            "any-view-restrictions",
+            [],
+            None,
+            lambda: PageViewRestriction.objects.exists(),
+        ):
+            return PageViewRestriction.objects.none()
+        return super().get_view_restrictions()
 
 
 class HomePage(BasePage):

@@ -9,8 +9,11 @@ then misses the old entries, which expire by themselves. docs/deploy.md
 """
 
 import hashlib
+import pickle
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -37,6 +40,8 @@ MASKED_TOKEN = re.compile(rb"[a-zA-Z0-9]{64}")
 # response (cookies, lengths, encodings, the security headers added outside).
 DROPPED_HEADERS = {"set-cookie", "content-length", "content-encoding", "x-cache"}
 MIN_COMPRESSED_LENGTH = 200
+# Entries each process keeps of what it read from the shared cache.
+LOCAL_ENTRIES = 300
 
 
 def seconds() -> int:
@@ -81,25 +86,94 @@ def fragment_key(name: str, vary_on: list[str], request: HttpRequest | None) -> 
     return f"fragment:{generation(request)}:{name}:{digest}"
 
 
-def shared_value(name: str, vary_on: list[str], request, compute):
-    """`compute()`, cached like a fragment: for values every page reads."""
-    if request is None or seconds() <= 0 or getattr(request, "is_preview", False):
-        return compute()
-    key = fragment_key(name, vary_on, request)
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, timeout=seconds())
-    return value
+class LocalCopies:
+    """The entries this process last read, so a page costs one round trip.
+
+    Every key carries the generation, so an entry never changes once written:
+    a copy is good until the entry itself would expire in the shared cache.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict[str, tuple[float, object]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] < time.time():
+                del self.entries[key]
+                return None
+            self.entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: str, value, *, expires: float) -> None:
+        with self.lock:
+            self.entries[key] = (expires, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+local_copies = LocalCopies(LOCAL_ENTRIES)
 
 
 def fetch_value(key: str):
-    return cache.get(key) if seconds() > 0 else None
+    """A value stored under the generation, from this process or the cache."""
+    if seconds() <= 0:
+        return None
+    value = local_copies.get(key)
+    if value is not None:
+        return value
+    stored = cache.get(key)
+    if not isinstance(stored, tuple) or len(stored) != 2:
+        return None
+    created, value = stored
+    local_copies.put(key, value, expires=created + seconds())
+    return value
 
 
 def store_value(key: str, value) -> None:
-    if seconds() > 0:
-        cache.set(key, value, timeout=seconds())
+    if seconds() <= 0:
+        return
+    created = time.time()
+    cache.set(key, (created, value), timeout=seconds())
+    local_copies.put(key, value, expires=created + seconds())
+
+
+def shared_value(name: str, vary_on: list[str], request, compute):
+    """`compute()`, cached like a fragment: for values every page reads.
+
+    A value of None is never stored (it reads as a miss).
+    """
+    if seconds() <= 0 or getattr(request, "is_preview", False):
+        return compute()
+    key = fragment_key(name, vary_on, request)
+    value = fetch_value(key)
+    if value is None:
+        value = compute()
+        store_value(key, value)
+    return value
+
+
+def fetch_object(key: str):
+    """An object kept pickled, so no two requests share one instance."""
+    data = fetch_value(key)
+    return pickle.loads(data) if data is not None else None  # noqa: S301 (our own)
+
+
+def store_object(key: str, value) -> None:
+    try:
+        data = pickle.dumps(value)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return
+    store_value(key, data)
 
 
 def request_is_cacheable(request: HttpRequest) -> bool:
@@ -226,9 +300,9 @@ def shareable_copy(
 
 
 def store(key: str, page: CachedPage) -> None:
-    cache.set(key, page, timeout=seconds())
+    store_value(key, page)
 
 
 def fetch(key: str) -> CachedPage | None:
-    page = cache.get(key)
+    page = fetch_value(key)
     return page if isinstance(page, CachedPage) else None

@@ -14,6 +14,7 @@ from .page_cache import page_cache_invalidate
 # other app (docs/conventions.md).
 SHOWN_MODELS = (
     "wagtailcore.Site",
+    "wagtailcore.PageViewRestriction",
     "wagtailimages.Image",
     "home.SiteSettings",
     "testimonials.Testimonial",

@@ -28,8 +28,10 @@ FEED_HORIZON = timedelta(days=548)
 FEED_MAX_SESSIONS = 300
 SCHEDULE_MIN_MONTHS = 6
 # The schedule shows this many upcoming sessions, then "later dates" on pages
-# of the same size, so its size never grows with the calendar.
+# of the same size, so its size never grows with the calendar; a workshop's
+# page shows its next few and points to the schedule for the rest.
 SCHEDULE_PAGE_SESSIONS = 40
+WORKSHOP_PAGE_SESSIONS = 12
 
 
 def schedule_page() -> ScheduleIndexPage | None:
@@ -135,6 +137,31 @@ def feed_sessions(*, now: datetime | None = None) -> list[WorkshopSession]:
         starts_at__lte=now + FEED_HORIZON,
     ).order_by("starts_at", "pk")[:FEED_MAX_SESSIONS]
     return attach_workshops(list(sessions))
+
+
+@dataclass
+class WorkshopDates:
+    """The next dates of one workshop, and whether the schedule has more."""
+
+    sessions: list[WorkshopSession]
+    has_more: bool
+
+    def __bool__(self) -> bool:
+        return bool(self.sessions)
+
+    def __iter__(self):
+        return iter(self.sessions)
+
+
+def workshop_dates(workshop: WorkshopPage, *, preview: bool = False) -> WorkshopDates:
+    """A workshop's next WORKSHOP_PAGE_SESSIONS sessions, for its own page."""
+    sessions = upcoming_sessions(
+        workshop=workshop, preview=preview, limit=WORKSHOP_PAGE_SESSIONS + 1
+    )
+    return WorkshopDates(
+        sessions=sessions[:WORKSHOP_PAGE_SESSIONS],
+        has_more=len(sessions) > WORKSHOP_PAGE_SESSIONS,
+    )
 
 
 @dataclass

@@ -11,7 +11,6 @@ personal: forms in it get their CSRF token from site/static/js/csrf.js.
 """
 
 from django import template
-from django.core.cache import cache
 
 from home import page_cache
 
@@ -37,12 +36,12 @@ class SharedFragmentNode(template.Node):
             [str(value.resolve(context)) for value in self.vary_on],
             request,
         )
-        html = cache.get(key)
+        html = page_cache.fetch_value(key)
         if html is None:
             html = page_cache.strip_csrf_tokens(self.nodelist.render(context))
             # Anything else holding this visitor's token stays theirs alone.
             if not page_cache.holds_secret_token(html.encode(), request):
-                cache.set(key, html, timeout=page_cache.seconds())
+                page_cache.store_value(key, html)
         return html
 
 

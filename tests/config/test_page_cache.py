@@ -20,6 +20,7 @@ TOKEN_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]*)"')
 @pytest.fixture(autouse=True)
 def page_cache_on(settings):
     settings.PAGE_CACHE_SECONDS = 60
+    page_cache.local_copies.clear()
 
 
 def test_an_anonymous_visitor_is_served_the_stored_page(client, home_page):
@@ -235,3 +236,19 @@ def test_fragments_follow_the_generation(rf, home_page):
     request.is_preview = True
     assert template.render(Context({"request": request, "now": "three"})) == "three"
     assert first == "one"
+
+
+def test_a_page_made_private_stops_being_served_to_everyone(
+    client, workshop, django_capture_on_commit_callbacks
+):
+    from wagtail.models import PageViewRestriction
+
+    WorkshopSessionFactory(workshop=workshop, audience_label="Members only")
+    assert "Members only" in client.get(workshop.url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        PageViewRestriction.objects.create(
+            page=workshop, restriction_type="password", password="s3cret"
+        )
+    html = client.get(workshop.url).content.decode()
+    assert "Members only" not in html
+    assert 'name="password"' in html

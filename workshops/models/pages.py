@@ -190,13 +190,13 @@ class WorkshopPage(BasePage):
 
     def get_context(self, request, *args, **kwargs):
         # Imported here for the same reason as in ScheduleIndexPage.get_context.
-        from ..selectors import upcoming_sessions
+        from ..selectors import workshop_dates
 
         context = super().get_context(request, *args, **kwargs)
         preview = getattr(request, "is_preview", False)
         # Lazy, as on the schedule: the dates may come from a cached fragment.
         context["upcoming_sessions"] = SimpleLazyObject(
-            lambda: upcoming_sessions(workshop=self, preview=preview)
+            lambda: workshop_dates(self, preview=preview)
         )
         return context
 

@@ -1,0 +1,112 @@
+"""Query budgets: each main page costs as few queries at 3 as at 60 of everything.
+
+Rendered as a visitor the page cache does not serve (a signed-in editor, a
+query string): "warm" between two changes, with the shared fragments and
+routes cached; "cold" just after a change, everything rendered again. Warm
+renders stay within the issue's budget of 10 queries; neither grows with
+sessions, testimonials, issues or seats sold.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from home import page_cache
+from tests.newsletter.factories import (
+    MailingListFactory,
+    NewsletterArchivePageFactory,
+    NewsletterIssuePageFactory,
+)
+from tests.testimonials.factories import TestimonialFactory
+from tests.workshops.factories import WorkshopSessionFactory, make_paid_ticket
+
+pytestmark = pytest.mark.django_db
+
+BUDGET = 10
+
+
+@pytest.fixture(autouse=True)
+def page_cache_on(settings):
+    settings.PAGE_CACHE_SECONDS = 60
+    page_cache.local_copies.clear()
+
+
+@pytest.fixture
+def site(home_page, schedule, workshop):
+    archive = NewsletterArchivePageFactory(parent=home_page, slug="newsletter")
+    MailingListFactory(name="Diversity Deep Dives", is_public=True)
+    home_page.body = [
+        ("upcoming_sessions", {"heading": "Next dates", "count": 12}),
+        ("testimonials_by_tag", {"heading": "", "tag": "", "count": 12}),
+        ("newsletter_signup", {"heading": "Get the newsletter"}),
+    ]
+    home_page.save_revision().publish()
+    return {"home": home_page, "workshop": workshop, "archive": archive}
+
+
+def grow(site: dict, count: int) -> None:
+    """Sessions (with a sale each), testimonials and issues up to `count`."""
+    workshop, archive = site["workshop"], site["archive"]
+    existing = workshop.sessions.count()
+    for number in range(existing, count):
+        session = WorkshopSessionFactory(
+            workshop=workshop, date=timezone.localdate() + timedelta(days=3 + number)
+        )
+        make_paid_ticket(session, f"Buyer {number}", f"b{number}@example.com")
+    testimonials = [TestimonialFactory() for _ in range(count - existing)]
+    chosen = [
+        testimonial
+        for block in workshop.body
+        if block.block_type == "testimonials"
+        for testimonial in block.value["testimonials"]
+    ]
+    workshop.body = [
+        ("testimonials", {"heading": "Said", "testimonials": chosen + testimonials}),
+    ]
+    workshop.save_revision().publish()
+    for _ in range(count - archive.get_children().count()):
+        NewsletterIssuePageFactory(parent=archive)
+
+
+def queries(client: Client, url: str, *, cold: bool) -> int:
+    executed = []
+
+    def count(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    if cold:
+        page_cache._advance()
+    with connection.execute_wrapper(count):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert "X-Cache" not in response
+    return len(executed)
+
+
+def url_of(site: dict, page: str) -> str:
+    if page == "issue":
+        return site["archive"].get_children().live().first().url
+    if page == "schedule":
+        return site["workshop"].get_parent().url
+    return site[page].url
+
+
+@pytest.mark.parametrize("page", ["home", "schedule", "workshop", "archive", "issue"])
+def test_a_page_costs_the_same_few_queries_at_3_and_at_60(site, page):
+    client = Client()
+    client.cookies["editor"] = "1"  # any cookie of its own: rendered for it alone
+    figures = {}
+    for count in (3, 60):
+        grow(site, count)
+        url = url_of(site, page)
+        # Once-per-process lookups (content types, renditions) out of the way.
+        queries(client, url, cold=True)
+        cold = queries(client, url, cold=True)
+        warm = queries(client, url, cold=False)
+        figures[count] = (cold, warm)
+    assert figures[60] == figures[3], f"(cold, warm) queries: {figures}"
+    assert figures[60][1] <= BUDGET, f"{figures[60][1]} queries between changes"
