@@ -28,6 +28,8 @@ from .models import (
     NewsletterIssuePage,
     NewsletterSettings,
     NewsletterSignupPage,
+    Subscriber,
+    Subscription,
 )
 
 LISTS = [
@@ -44,7 +46,16 @@ LISTS = [
         "few times a year.",
         "is_public": True,
         "double_opt_in": True,
+        "announces_new_dates": True,
     },
+]
+# Fictional subscribers of "Workshop dates" who said when they can attend:
+# (email, name, zone, from, until); no hours means every date.
+DATES_READERS = [
+    ("kiri.tane@example.com", "Kiri Tane", "Pacific/Auckland", 8, 18),
+    ("ana.lima@example.com", "Ana Lima", "America/Sao_Paulo", 9, 17),
+    ("farah.haddad@example.com", "Farah Haddad", "Europe/Berlin", 17, 23),
+    ("sam.okoro@example.com", "Sam Okoro", "", None, None),
 ]
 
 CONSENT_TEXT = (
@@ -67,10 +78,27 @@ def load(*, stdout: TextIO) -> None:
         archive = ensure_archive(home)
         issues = [ensure_issue(archive, spec) for spec in ISSUES]
         ensure_sent(issues[0], MailingList.objects.get(name=LISTS[0]["name"]))
+    ensure_dates_readers(MailingList.objects.get(name=LISTS[1]["name"]))
     stdout.write(
         f"{len(LISTS)} mailing lists, the sign-up page and the newsletter "
         f"archive with {len(ISSUES)} issues ready.\n"
     )
+
+
+def ensure_dates_readers(mailing_list: MailingList) -> None:
+    """Subscribers of the dates list in four zones, three with hours: the editor's
+    "Announce N new dates" shows a different count beside each session."""
+    if Subscription.objects.filter(mailing_list=mailing_list).exists():
+        return
+    services.subscribers_import(
+        rows=[{"email": email, "name": name} for email, name, *_ in DATES_READERS],
+        mailing_lists=[mailing_list],
+        consent_source="Demo data: fictional subscribers of Workshop dates",
+    )
+    for email, _, zone, start, end in DATES_READERS:
+        Subscriber.objects.filter(email=email).update(
+            time_zone=zone, attend_from=start, attend_until=end
+        )
 
 
 def ensure_signup_page(home: HomePage) -> NewsletterSignupPage:

@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from home.forms import PublicForm, validate_one_line
+from workshops.models import available_time_zones
 
+from .announcing import Availability
 from .models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, MailingList, name_problem
 from .selectors import public_lists
 
@@ -67,7 +69,79 @@ class ListChoiceField(forms.ModelMultipleChoiceField):
         return obj.name
 
 
-class SignupForm(PublicForm):
+HOUR_FROM_CHOICES = [("", "Any time")] + [(h, f"{h:02d}:00") for h in range(24)]
+HOUR_UNTIL_CHOICES = [("", "Any time")] + [(h, f"{h:02d}:00") for h in range(1, 25)]
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [("", "The session's own time zone")] + [
+        (zone, zone.replace("_", " ")) for zone in sorted(available_time_zones())
+    ]
+
+
+class AvailabilityForm(PublicForm):
+    """When someone can attend: their zone, and the hours new dates must fit in.
+
+    Optional; asked for on forms of a list that announces new workshop dates.
+    """
+
+    time_zone = forms.ChoiceField(
+        label="Your time zone",
+        required=False,
+        choices=time_zone_choices,
+        help_text="Dates are shown in it.",
+    )
+    attend_from = forms.TypedChoiceField(
+        label="Sessions that start from",
+        required=False,
+        choices=HOUR_FROM_CHOICES,
+        coerce=int,
+        empty_value=None,
+    )
+    attend_until = forms.TypedChoiceField(
+        label="and end by",
+        required=False,
+        choices=HOUR_UNTIL_CHOICES,
+        coerce=int,
+        empty_value=None,
+        help_text="Only dates inside these hours of your day reach you; leave "
+        "both at “Any time” to hear of every date.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("attend_from"), cleaned.get("attend_until")
+        if (start is None) != (end is None):
+            self.add_error(
+                "attend_until",
+                "Choose both hours, or leave both at “Any time”.",
+            )
+        elif start is not None and start == end % 24:
+            self.add_error("attend_until", "The hours must not start and end alike.")
+        elif start is not None and not cleaned.get("time_zone"):
+            self.add_error(
+                "time_zone", "Choose your time zone, so the hours mean your day."
+            )
+        return cleaned
+
+    @property
+    def asks_availability(self) -> bool:
+        """Whether a list on offer announces new dates: only then are hours asked."""
+        return any(
+            mailing_list.announces_new_dates
+            for mailing_list in self.fields["lists"].queryset
+        )
+
+    @property
+    def availability(self) -> Availability:
+        return Availability(
+            self.cleaned_data.get("time_zone") or "",
+            self.cleaned_data.get("attend_from"),
+            self.cleaned_data.get("attend_until"),
+        )
+
+
+class SignupForm(AvailabilityForm):
     """Email, optional name and lists; the consent text is shown beside it."""
 
     email = forms.EmailField(
@@ -145,7 +219,7 @@ class SignupForm(PublicForm):
         ]
 
 
-class PreferencesForm(PublicForm):
+class PreferencesForm(AvailabilityForm):
     """A subscriber's name and the lists they want."""
 
     name = forms.CharField(

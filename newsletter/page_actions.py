@@ -5,8 +5,11 @@
 
 from django.contrib import messages
 from django.urls import reverse
+from wagtail.admin import messages as wagtail_messages
 from wagtail.admin.action_menu import ActionMenuItem
 from wagtail.admin.widgets.button import Button
+
+from workshops.models import WorkshopPage
 
 from . import permissions, services
 from .models import NewsletterIssuePage
@@ -71,4 +74,28 @@ def issue_header_buttons(page, user, view_name, next_url=None):
             url=reverse("newsletter_sends:index"),
             icon_name="list-ul",
             priority=6,
+        )
+
+
+def offer_dates_announcement(request, page):
+    """After a workshop page goes live: say how many new dates can be announced."""
+    if not isinstance(page.specific, WorkshopPage) or not permissions.may_send(
+        request.user
+    ):
+        return
+    if services.dates_list() is None:
+        return
+    count = len(services.announcement_candidates())
+    if count:
+        # Wagtail's messages take buttons: the editor goes straight to the count
+        # of recipients and the confirmation.
+        wagtail_messages.info(
+            request,
+            f"{count} published date{'s' if count != 1 else ''} not announced yet.",
+            buttons=[
+                wagtail_messages.button(
+                    reverse("newsletter_sends:announce_dates"),
+                    f"Announce {count} new date{'s' if count != 1 else ''}",
+                )
+            ],
         )

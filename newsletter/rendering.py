@@ -7,7 +7,7 @@ and the personal links) are left as placeholders, which the provider fills in
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
@@ -91,11 +91,11 @@ def issue_render(
 class PersonalTemplate:
     """A frozen email split at its placeholders, filled in once per recipient."""
 
-    def __init__(self, source: str, placeholder: str):
-        names = "|".join(
-            re.escape(placeholder.format(name)) for name in PERSONAL_FIELDS
-        )
-        lookup = {placeholder.format(name): name for name in PERSONAL_FIELDS}
+    def __init__(
+        self, source: str, placeholder: str, fields: Sequence[str] = PERSONAL_FIELDS
+    ):
+        names = "|".join(re.escape(placeholder.format(name)) for name in fields)
+        lookup = {placeholder.format(name): name for name in fields}
         self.parts: list[tuple[bool, str]] = []
         position = 0
         for match in re.finditer(names, source):
@@ -106,6 +106,29 @@ class PersonalTemplate:
 
     def fill(self, values: Mapping[str, str]) -> str:
         return "".join(values[part] if named else part for named, part in self.parts)
+
+
+def dates_render(
+    *, placeholders: Mapping[str, str], mailing_list: MailingList
+) -> RenderedIssue:
+    """An announcement of new workshop dates, its personal parts `placeholders`.
+
+    The list of dates is one of them (announcing.ANNOUNCEMENT_FIELDS): each
+    recipient's copy lists only the dates within their hours, in their zone.
+    """
+    context: dict[str, Any] = {
+        **email_context(),
+        "personal": placeholders,
+        "list_name": mailing_list.name,
+        "schedule_url": settings.BASE_URL + "/",
+    }
+    html = INLINER.inline(
+        _absolute_urls(render_to_string("newsletter/email/dates.html", context))
+    )
+    text = render_to_string("newsletter/email/dates.txt", context)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    subject = render_to_string("newsletter/email/dates_subject.txt", context)
+    return RenderedIssue(subject=" ".join(subject.split()), html=html, text=text)
 
 
 def greeting(name: str) -> str:

@@ -73,6 +73,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         mailing_lists=list(form.cleaned_data["lists"]),
         consent_text=consent_text,
         origin=origin_of(request, form.cleaned_data["source"]),
+        availability=form.availability if form.asks_availability else None,
     )
     return redirect("newsletter:subscribe_done")
 
@@ -174,6 +175,9 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         initial={
             "name": subscriber.name,
             "lists": [choice.mailing_list.pk for choice in choices if choice.is_on],
+            "time_zone": subscriber.time_zone,
+            "attend_from": subscriber.attend_from,
+            "attend_until": subscriber.attend_until,
         },
         auto_id="nl-prefs-%s",
     )
@@ -187,6 +191,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
                 offered_list_ids=offered_ids,
                 consent_text=consent_text,
                 origin=origin_of(request, "preferences"),
+                availability=form.availability if form.asks_availability else None,
             )
             messages.success(request, "Your choices are saved.")
             return redirect(request.path)

@@ -11,7 +11,7 @@ from wagtail.snippets.views import chooser
 from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from . import admin_views, permissions, selectors, send_views
+from . import admin_views, announce_views, permissions, selectors, send_views
 from .models import MailingList, Subscriber, SubscriptionStatus
 
 
@@ -173,6 +173,7 @@ class SendViewSet(ViewSet):
     def get_urlpatterns(self):
         return [
             path("", send_views.send_index, name="index"),
+            path("dates/", announce_views.announce_dates, name="announce_dates"),
             path("new/<int:page_id>/", send_views.send_create, name="create"),
             path("<int:pk>/", send_views.send_detail, name="detail"),
             path("<int:pk>/progress/", send_views.send_progress, name="progress"),

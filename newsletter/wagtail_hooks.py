@@ -26,6 +26,7 @@ LOG_ACTIONS = (
         "Settled uncertain deliveries",
     ),
     ("newsletter.test_sent", "Send test", "Sent a test of the issue"),
+    ("newsletter.dates_announced", "Announce dates", "Announced new workshop dates"),
 )
 
 register_snippet(NewsletterViewSetGroup)
@@ -53,3 +54,4 @@ hooks.register("register_bulk_action", admin_views.SubscriberBulkDelete, order=1
 hooks.register("before_delete_snippet", admin_views.refuse_bulk_subscriber_delete)
 hooks.register("after_edit_page", page_actions.send_test_after_save)
 hooks.register("register_page_header_buttons", page_actions.issue_header_buttons)
+hooks.register("after_publish_page", page_actions.offer_dates_announcement)

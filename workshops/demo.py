@@ -20,7 +20,7 @@ from home.demo import ensure_child_page
 from home.models import HomePage
 from testimonials.models import Testimonial
 
-from . import services
+from . import demo_notices, services
 from .models import (
     Certificate,
     CertificateSettings,
@@ -83,6 +83,7 @@ def load(*, stdout: TextIO) -> None:
     )
     ensure_completed_session(responding, today=today, stdout=stdout)
     ensure_group_orders(home, today=today, stdout=stdout)
+    demo_notices.load(stdout=stdout)
 
 
 # Fictional people; the first is the one whose certificate is issued.

@@ -1,8 +1,16 @@
 """The newsletter's models: who may be mailed, the issues, and what was sent."""
 
+from .announcements import SessionAnnouncement
 from .imports import ImportStatus, SubscriberImport
 from .issues import NewsletterArchivePage, NewsletterIssuePage
-from .sending import Delivery, DeliveryState, IssueSend, SendMode, SendStatus
+from .sending import (
+    Delivery,
+    DeliveryState,
+    IssueSend,
+    SendKind,
+    SendMode,
+    SendStatus,
+)
 from .subscriptions import (
     DEFAULT_CONSENT_TEXT,
     EMAIL_MAX_LENGTH,
@@ -42,7 +50,9 @@ __all__ = [
     "NewsletterSettings",
     "NewsletterSignupPage",
     "ProviderEvent",
+    "SendKind",
     "SendMode",
+    "SessionAnnouncement",
     "SendStatus",
     "Subscriber",
     "SubscriberImport",

@@ -37,8 +37,18 @@ class SendMode(models.TextChoices):
     SINGLE = "single", "One message per recipient"
 
 
+class SendKind(models.TextChoices):
+    ISSUE = "issue", "Newsletter issue"
+    DATES = "dates", "New workshop dates"
+
+
 class IssueSend(models.Model):
-    """One issue sent to one list: when, by whom, and the email exactly as sent."""
+    """One issue sent to one list: when, by whom, and the email exactly as sent.
+
+    Or an announcement of new workshop dates (`kind`), which has no issue page
+    and whose recipients each get the dates within their hours
+    (newsletter/services/announcements.py): the same ledger carries both.
+    """
 
     issue = models.ForeignKey(
         NewsletterIssuePage,
@@ -52,6 +62,9 @@ class IssueSend(models.Model):
         MailingList, null=True, on_delete=models.SET_NULL, related_name="sends"
     )
     list_name = models.CharField(max_length=100)
+    kind = models.CharField(
+        max_length=10, choices=SendKind.choices, default=SendKind.ISSUE
+    )
     status = models.CharField(
         max_length=20, choices=SendStatus.choices, default=SendStatus.SCHEDULED
     )
@@ -193,6 +206,34 @@ class DeliveryQuerySet(models.QuerySet):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
+
+    def queue_subscribers(self, send: "IssueSend", subscriber_ids: list[int]) -> int:
+        """`queue_recipients` for the chosen few: an announcement of new dates
+        goes only to people some of its dates suit. The same checks: confirmed
+        on the send's list now, and not suppressed."""
+        if not subscriber_ids:
+            return 0
+        eligible = (
+            Subscription.objects.filter(
+                mailing_list_id=send.mailing_list_id,
+                status=SubscriptionStatus.CONFIRMED,
+                subscriber_id__in=subscriber_ids,
+            )
+            .exclude(
+                Exists(
+                    Suppression.objects.filter(
+                        email_hash=OuterRef("subscriber__email_hash")
+                    )
+                )
+            )
+            .order_by("subscriber_id")
+            .values_list("subscriber_id", flat=True)
+        )
+        rows = [
+            Delivery(send=send, issue_id=send.issue_id, subscriber_id=subscriber_id)
+            for subscriber_id in eligible
+        ]
+        return len(self.bulk_create(rows, ignore_conflicts=True))
 
     def claim(self, *, token: str) -> int:
         """`queued → claimed` under a worker's token; the lease starts now."""

@@ -10,9 +10,10 @@ import hashlib
 import secrets
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
-from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField
 from wagtail.search import index
@@ -72,12 +73,23 @@ class MailingList(index.Indexed, models.Model):
         help_text="Ask new subscribers to confirm by email before they are "
         "mailed. Leave on unless you have a strong reason.",
     )
+    announces_new_dates = models.BooleanField(
+        "announce new workshop dates",
+        default=False,
+        help_text="Its subscribers can be told of newly published sessions, each "
+        "only of those within the hours they gave. Its sign-up and preferences "
+        "forms ask for a time zone and hours.",
+    )
 
     panels = [
         FieldPanel("name"),
         FieldPanel("description"),
         MultiFieldPanel(
-            [FieldPanel("is_public"), FieldPanel("double_opt_in")],
+            [
+                FieldPanel("is_public"),
+                FieldPanel("double_opt_in"),
+                FieldPanel("announces_new_dates"),
+            ],
             heading="Sign-up",
         ),
     ]
@@ -156,12 +168,40 @@ class Subscriber(models.Model):
         editable=False,
         help_text="Temporary delivery failures reported by the provider.",
     )
+    # When they can attend, for announcements of new workshop dates: each
+    # hears only of sessions inside these hours of their own day.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA zone new dates are shown in; empty: the session's own.",
+    )
+    attend_from = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(23)],
+        help_text="The earliest hour (0–23) a session may start; empty: any.",
+    )
+    attend_until = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+        help_text="The hour (1–24) by which a session must end; may be past "
+        "midnight of the start hour (22 to 2).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     panels = [
         FieldPanel("email", read_only=True),
         FieldPanel("name"),
+        FieldRowPanel(
+            [
+                FieldPanel("time_zone"),
+                FieldPanel("attend_from"),
+                FieldPanel("attend_until"),
+            ],
+            heading="When they can attend",
+        ),
     ]
 
     class Meta:
@@ -177,6 +217,10 @@ class Subscriber(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def has_hours(self) -> bool:
+        return self.attend_from is not None and self.attend_until is not None
 
     def subscription_summary(self) -> str:
         """Each list and its status, from prefetched subscriptions where possible."""

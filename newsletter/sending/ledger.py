@@ -33,6 +33,10 @@ class Recipient:
     email: str
     name: str
     link_key: str = ""
+    # When they can attend: announcements of new dates list only what fits.
+    time_zone: str = ""
+    attend_from: int | None = None
+    attend_until: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,17 +118,20 @@ def claim(*, send: IssueSend, size: int) -> tuple[str, list[Recipient]]:
                 "subscriber__email",
                 "subscriber__name",
                 "subscriber__link_key",
+                "subscriber__time_zone",
+                "subscriber__attend_from",
+                "subscriber__attend_until",
                 "subscribed",
                 "suppressed",
             )
         )
         recipients, departed = [], []
-        for delivery_id, subscriber_id, email, name, key, subscribed, blocked in rows:
-            if subscriber_id is None or not subscribed or blocked:
+        for delivery_id, subscriber_id, email, name, key, *hours, ok, blocked in rows:
+            if subscriber_id is None or not ok or blocked:
                 departed.append(delivery_id)
             else:
                 recipients.append(
-                    Recipient(delivery_id, subscriber_id, email, name, key)
+                    Recipient(delivery_id, subscriber_id, email, name, key, *hours)
                 )
         if departed:
             Delivery.objects.filter(id__in=departed).skip_departed()

@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from .. import rendering
-from ..models import IssueSend
+from .. import announcing, rendering
+from ..models import IssueSend, SendKind
 from . import providers
 from .ledger import Recipient
 
@@ -21,13 +21,38 @@ def common_headers(send: IssueSend) -> dict[str, str]:
 
 
 def _personal_values(send: IssueSend, recipient: Recipient) -> dict[str, str]:
-    return rendering.personal_values(
+    values = rendering.personal_values(
         subscriber_id=recipient.subscriber_id,
         link_key=recipient.link_key,
         name=recipient.name,
         list_id=send.mailing_list_id,
         delivery_id=recipient.delivery_id,
     )
+    if send.kind == SendKind.DATES:
+        availability = announcing.Availability(
+            recipient.time_zone, recipient.attend_from, recipient.attend_until
+        )
+        values.update(announcing.dates_values(_announced(send), availability))
+    return values
+
+
+def _announced(send: IssueSend) -> list:
+    """The sessions an announcement tells of, read once per send object."""
+    if not hasattr(send, "_announced_sessions"):
+        send._announced_sessions = [
+            announcement.session
+            for announcement in send.announced_sessions.select_related(
+                "session__workshop"
+            ).order_by("session__starts_at", "session_id")
+        ]
+    return send._announced_sessions
+
+
+def personal_fields(send: IssueSend) -> tuple[str, ...]:
+    """The placeholders the send's frozen email holds."""
+    if send.kind == SendKind.DATES:
+        return (*rendering.PERSONAL_FIELDS, *announcing.ANNOUNCEMENT_FIELDS)
+    return rendering.PERSONAL_FIELDS
 
 
 def batch_message(
@@ -66,8 +91,10 @@ class SingleMessages:
 
     def __init__(self, send: IssueSend):
         self.send = send
-        self.html = rendering.PersonalTemplate(send.html, providers.SINGLE_PLACEHOLDER)
-        self.text = rendering.PersonalTemplate(send.text, providers.SINGLE_PLACEHOLDER)
+        fields = personal_fields(send)
+        placeholder = providers.SINGLE_PLACEHOLDER
+        self.html = rendering.PersonalTemplate(send.html, placeholder, fields)
+        self.text = rendering.PersonalTemplate(send.text, placeholder, fields)
         self.headers = common_headers(send)
 
     def build(self, recipient: Recipient) -> EmailMultiAlternatives:

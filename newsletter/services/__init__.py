@@ -7,11 +7,19 @@
 - `import_jobs`: an uploaded CSV imported in the background, a chunk at a time.
 - `sends`: sending an issue to a list, and a test to a member of staff.
 - `tracking`: what a provider's tracking events do.
+- `announcements`: new workshop dates told to the dates list, each date once.
 
 Callers import from here (`services.subscriber_subscribe`); the modules import
 from one another only in that order, `tracking` last.
 """
 
+from .announcements import (
+    AnnouncementPlan,
+    announcement_candidates,
+    announcement_plan,
+    announcement_send,
+    dates_list,
+)
 from .import_jobs import (
     subscribers_import_continue,
     subscribers_import_discard,
@@ -61,6 +69,11 @@ from .tracking import (
 )
 
 __all__ = [
+    "AnnouncementPlan",
+    "announcement_candidates",
+    "announcement_plan",
+    "announcement_send",
+    "dates_list",
     "CONFIRMABLE_SUPPRESSIONS",
     "SKIP_ALREADY",
     "SKIP_INVALID",

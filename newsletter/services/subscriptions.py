@@ -20,6 +20,7 @@ from home import throttle
 from home.email import send_templated_email
 
 from .. import links
+from ..announcing import Availability
 from ..models import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -285,6 +286,7 @@ def subscriber_subscribe(
     mailing_lists: Sequence[MailingList],
     consent_text: str,
     origin: Origin,
+    availability: Availability | None = None,
 ) -> None:
     """Ask for subscriptions from a public form, whoever typed the address.
 
@@ -309,7 +311,10 @@ def subscriber_subscribe(
         )
         # A form can be filled in by anyone, so it names only a person it
         # creates, never one already known (whose issues would then greet them
-        # with a stranger's words); they set it on the preferences page.
+        # with a stranger's words); they set it on the preferences page. So
+        # with the hours they can attend.
+        if created and availability is not None:
+            _set_availability(subscriber, availability)
         outcome = _request_subscriptions(
             subscriber=subscriber,
             mailing_lists=mailing_lists,
@@ -443,6 +448,7 @@ def subscriber_update_preferences(
     offered_list_ids: Iterable[int],
     consent_text: str,
     origin: Origin,
+    availability: Availability | None = None,
 ) -> None:
     """Apply the preferences form: the ticked lists on, the other offered ones off.
 
@@ -460,6 +466,8 @@ def subscriber_update_preferences(
         if subscriber.name != name:
             subscriber.name = name
             subscriber.save(update_fields=["name", "updated_at"])
+        if availability is not None:
+            _set_availability(subscriber, availability)
         existing = {
             subscription.mailing_list_id: subscription
             for subscription in subscriber.subscriptions.select_for_update()
@@ -500,3 +508,15 @@ def subscriber_update_preferences(
         ConsentRecord.objects.bulk_create(records)
         if any(record.action == ConsentAction.CONFIRMED for record in records):
             _lift_suppression(subscriber=subscriber, origin=origin)
+
+
+def _set_availability(subscriber: Subscriber, availability: Availability) -> None:
+    """Their zone and hours, for announcements of new dates; unknown zones dropped."""
+    zone = availability.time_zone if availability.zone else ""
+    hours = availability.has_hours
+    subscriber.time_zone = zone
+    subscriber.attend_from = availability.attend_from if hours else None
+    subscriber.attend_until = availability.attend_until if hours else None
+    subscriber.save(
+        update_fields=["time_zone", "attend_from", "attend_until", "updated_at"]
+    )

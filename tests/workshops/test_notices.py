@@ -312,3 +312,22 @@ def test_a_moved_ticket_gets_cancel_for_the_old_and_request_for_the_new(
         methods[method] = str(calendar.walk("VEVENT")[0]["UID"])
     assert methods == {"CANCEL": session.calendar_uid, "REQUEST": other.calendar_uid}
     assert len(mail.outbox) == 2
+
+
+def test_the_demo_session_can_be_moved_and_its_holders_are_told(demo_content, sent):
+    from workshops.demo_notices import MOVABLE_UID, SOLD_OUT_UID
+
+    session = WorkshopSession.objects.get(calendar_uid=MOVABLE_UID)
+    sold_out = WorkshopSession.objects.get(calendar_uid=SOLD_OUT_UID)
+    assert sold_out.is_sold_out and sold_out.waitlist.count() == 3
+    mail.outbox.clear()
+    page = WorkshopPage.objects.get(pk=session.workshop_id)
+    sessions = list(page.sessions.all())
+    for each in sessions:
+        if each.pk == session.pk:
+            each.start_time, each.end_time = time(12), time(15, 30)
+    page.sessions = sessions
+    with sent():
+        page.save_revision().publish()
+    assert len(mail.outbox) == 3
+    assert {calendar_part(message)[0] for message in mail.outbox} == {"REQUEST"}
