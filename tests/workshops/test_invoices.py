@@ -381,3 +381,122 @@ def test_demo_payments_are_refused_with_stripe_keys(invoice_request):
         services.invoice_request_mark_paid_demo(request_id=invoice_request.pk)
     assert not SeatCode.objects.exists()
     assert mail.outbox == []
+
+
+# The admin: Sales only, each action through its service -----------------------
+
+
+def test_sales_issue_an_invoice_and_record_a_check_from_the_admin(
+    client, stripe, sales_user, invoice_request, mailoutbox, commit
+):
+    client.force_login(sales_user)
+    inspect = f"/admin/workshops/invoice-requests/inspect/{invoice_request.pk}/"
+    page = client.get(inspect).content.decode()
+    assert "billing@harbour.example" in page
+    assert "Issue Stripe invoice" in page and "Record check or wire" in page
+    issue_url = f"/admin/workshops/invoice-requests/{invoice_request.pk}/issue/"
+    response = client.post(issue_url, {"unit_price": "325.00", "days_until_due": "21"})
+    assert response.status_code == 302
+    invoice_request.refresh_from_db()
+    assert invoice_request.status == InvoiceStatus.INVOICED
+    assert stripe.calls("POST", "/v1/invoices")[0].params["days_until_due"] == "21"
+    assert invoice_request.stripe_invoice_url in client.get(inspect).content.decode()
+    payment_url = f"/admin/workshops/invoice-requests/{invoice_request.pk}/payment/"
+    with commit():
+        response = client.post(
+            payment_url,
+            {
+                "paid_via": "check",
+                "amount": "2600.00",
+                "received_on": (timezone.localdate() - timedelta(days=2)).isoformat(),
+                "reference": "Check 10442",
+            },
+        )
+    assert response.status_code == 302
+    code = SeatCode.objects.get()
+    assert code.paid_on == timezone.localdate() - timedelta(days=2)
+    assert [m.to for m in mailoutbox] == [["billing@harbour.example"]]
+    history = client.get(
+        f"/admin/workshops/invoice-requests/history/{invoice_request.pk}/"
+    ).content.decode()
+    assert "Stripe invoice sent" in history and "Payment recorded" in history
+
+
+def test_a_bad_offline_payment_in_the_admin_says_why_and_changes_nothing(
+    client, sales_user, invoice_request
+):
+    client.force_login(sales_user)
+    response = client.post(
+        f"/admin/workshops/invoice-requests/{invoice_request.pk}/payment/",
+        {
+            "paid_via": "wire",
+            "amount": "100",
+            "received_on": "2999-01-01",
+            "reference": "x",
+        },
+    )
+    assert response.status_code == 200
+    assert "cannot be in the future" in response.content.decode()
+    assert not SeatCode.objects.exists()
+
+
+def test_sales_change_a_code_from_the_admin_and_export_codes(
+    client, sales_user, invoice_request, mailoutbox, commit
+):
+    code = services.invoice_request_paid(
+        request_id=invoice_request.pk,
+        paid_via=PaidVia.WIRE,
+        paid_on=timezone.localdate(),
+        amount=Decimal("2600"),
+    )
+    client.force_login(sales_user)
+    base = f"/admin/workshops/seat-codes/{code.pk}"
+    later = code.valid_until + timedelta(days=30)
+    with commit():
+        assert (
+            client.post(
+                f"{base}/extend/", {"valid_until": later.isoformat()}
+            ).status_code
+            == 302
+        )
+        assert client.post(f"{base}/add-seats/", {"seats": "2"}).status_code == 302
+        assert client.post(f"{base}/void/", {"reason": "Duplicate."}).status_code == 302
+    code.refresh_from_db()
+    assert (code.valid_until, code.seats, bool(code.voided_at)) == (later, 10, True)
+    assert len(mailoutbox) == 3
+    inspect = client.get(f"/admin/workshops/seat-codes/inspect/{code.pk}/")
+    assert "Redemptions" in inspect.content.decode()
+    export = client.get("/admin/workshops/seat-codes/?export=csv")
+    assert export.status_code == 200
+    body = b"".join(export.streaming_content).decode()
+    assert "Code ends with" in body and code.hint in body
+    assert code.code not in body  # the export never holds a usable code
+
+
+def test_editors_cannot_reach_invoices_or_codes(client, editor_user, invoice_request):
+    client.force_login(editor_user)
+    for url in (
+        "/admin/workshops/invoice-requests/",
+        f"/admin/workshops/invoice-requests/inspect/{invoice_request.pk}/",
+        f"/admin/workshops/invoice-requests/{invoice_request.pk}/payment/",
+        "/admin/workshops/seat-codes/",
+    ):
+        response = client.get(url)
+        assert response.status_code in {302, 403}, url
+    assert not SeatCode.objects.exists()
+
+
+def test_demo_mode_offers_staff_mark_paid_through_the_webhooks_service(
+    client, demo_checkout, sales_user, invoice_request, mailoutbox, commit
+):
+    client.force_login(sales_user)
+    inspect = f"/admin/workshops/invoice-requests/inspect/{invoice_request.pk}/"
+    page = client.get(inspect).content.decode()
+    assert "Mark invoice paid (demo)" in page and "Issue Stripe invoice" not in page
+    with commit():
+        response = client.post(
+            f"/admin/workshops/invoice-requests/{invoice_request.pk}/demo-paid/"
+        )
+    assert response.status_code == 302
+    assert SeatCode.objects.get().invoice_request == invoice_request
+    assert len(mailoutbox) == 1

@@ -191,8 +191,8 @@ def seat_code_redeem(
         hold_expires_at=None,
     )
     with transaction.atomic():
-        # The code first, then the session: every redemption takes them in
-        # this order (docs/conventions.md, "Seat codes").
+        # The code first, then the sessions by key: every redemption takes them
+        # in this order, so two never wait on each other crosswise.
         seat_code = SeatCode.objects.select_for_update().get(pk=found.pk)
         _check_usable(seat_code, seats=seats, today=timezone.localdate(now))
         sessions = lock_sessions([sid for sid, _ in lines])
