@@ -228,9 +228,8 @@ def ensure_group_orders(home: HomePage, *, today: date, stdout: TextIO) -> None:
     """The invoice request page, linked from the FAQ and Group training, and two
     requests: one paid with its seat code, one for staff to mark paid."""
     group_training = home.get_children().filter(slug="group-training").first()
-    parent = group_training.specific if group_training else home
     page = InvoiceRequestPage.objects.first() or ensure_child_page(
-        parent, InvoiceRequestPage, **INVOICE_PAGE
+        home, InvoiceRequestPage, **INVOICE_PAGE
     )
     for linked in (home, group_training.specific if group_training else None):
         if linked is not None:

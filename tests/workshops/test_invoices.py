@@ -12,12 +12,14 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from wagtail.documents.models import Document
 from wagtail.models import Site
+from wagtail.test.utils import WagtailPageTestCase
 
-from home.models import SiteSettings
+from home.models import HomePage, SiteSettings
 from tests.workshops.factories import InvoiceRequestPageFactory
 from workshops import payments, services
 from workshops.models import (
     InvoiceRequest,
+    InvoiceRequestPage,
     InvoiceStatus,
     PaidVia,
     SeatCode,
@@ -500,3 +502,15 @@ def test_demo_mode_offers_staff_mark_paid_through_the_webhooks_service(
     assert response.status_code == 302
     assert SeatCode.objects.get().invoice_request == invoice_request
     assert len(mailoutbox) == 1
+
+
+class TestInvoiceRequestPageTree(WagtailPageTestCase):
+    def test_one_request_page_under_the_home_page(self):
+        self.assertAllowedParentPageTypes(InvoiceRequestPage, {HomePage})
+        self.assertAllowedSubpageTypes(InvoiceRequestPage, set())
+        self.assertEqual(InvoiceRequestPage.max_count, 1)
+
+
+def test_an_editor_can_create_the_request_page(home_page):
+    case = WagtailPageTestCase()
+    case.assertCanCreateAt(HomePage, InvoiceRequestPage)

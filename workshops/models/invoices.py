@@ -38,7 +38,9 @@ class InvoiceRequestPage(BasePage):
         FieldPanel("intro"),
         FieldPanel("thank_you_text"),
     ]
-    parent_page_types: ClassVar[list[str]] = ["home.HomePage", "home.ContentPage"]
+    # Under the home page: home's content pages list the children they take,
+    # and home names no other app's page types but the inquiry form's.
+    parent_page_types: ClassVar[list[str]] = ["home.HomePage"]
     subpage_types: ClassVar[list[str]] = []
     max_count = 1
 
