@@ -68,7 +68,7 @@ class NoticeViewSet(SalesRecordViewSet):
     list_filter = ["state", "reason", "session"]
     search_fields = ["email", "ticket__attendee_name", "ticket__attendee_email"]
     list_display = [
-        Column("holder", label="Holder", accessor="ticket.attendee_name"),
+        "ticket",
         Column("email", label="Sent to", accessor="email"),
         "session",
         Column("change", label="Change", accessor="change"),

@@ -124,3 +124,74 @@ def test_google_link_carries_times_and_zone(workshop):
     url = google_calendar_url(session, url="https://x.example/")
     assert "dates=20270303T100000%2F20270303T133000" in url
     assert "ctz=Europe%2FLondon" in url
+
+
+def test_an_imip_request_names_the_organizer_and_the_holder(workshop):
+    from workshops.ical import session_imip
+
+    session = WorkshopSessionFactory(
+        workshop=workshop,
+        date=date(2027, 3, 3),
+        start_time=time(9, 30),
+        end_time=time(13),
+        meeting_url="https://meet.example/secret-room",
+    )
+    stamp = timezone.now()
+    calendar = parse(
+        session_imip(
+            session,
+            method="REQUEST",
+            url="https://site.example/w/",
+            organizer=("Tidewell", "hello@tidewell.example"),
+            attendee=("Ada", "ada@example.com"),
+            stamp=stamp,
+            meeting_url=session.meeting_url,
+        )
+    )
+    assert calendar["METHOD"] == "REQUEST"
+    [event] = calendar.events
+    assert event["UID"] == session.calendar_uid
+    assert str(event["ORGANIZER"]) == "mailto:hello@tidewell.example"
+    assert event["ORGANIZER"].params["CN"] == "Tidewell"
+    attendee = event["ATTENDEE"]
+    assert str(attendee) == "mailto:ada@example.com"
+    assert attendee.params["RSVP"] == "FALSE"
+    assert "secret-room" in event["DESCRIPTION"]
+    assert event.DTSTAMP.replace(microsecond=0) == stamp.replace(microsecond=0)
+
+
+def test_an_imip_cancel_withdraws_without_the_joining_link(workshop):
+    from workshops.ical import session_imip
+
+    session = WorkshopSessionFactory(
+        workshop=workshop, meeting_url="https://meet.example/secret-room"
+    )
+    body = session_imip(
+        session,
+        method="CANCEL",
+        url="https://site.example/w/",
+        organizer=("", "hello@tidewell.example"),
+        attendee=("Ada", "ada@example.com"),
+        stamp=timezone.now(),
+        meeting_url=session.meeting_url,
+    )
+    calendar = parse(body)
+    assert calendar["METHOD"] == "CANCEL"
+    [event] = calendar.events
+    assert event["STATUS"] == "CANCELLED"
+    assert b"secret-room" not in body
+    with pytest.raises(ValueError):
+        session_imip(
+            session,
+            method="PUBLISH",
+            url="",
+            organizer=("", "x@example.com"),
+            attendee=("", "y@example.com"),
+            stamp=timezone.now(),
+        )
+
+
+def test_public_files_name_no_organizer_or_attendee(workshop):
+    session = WorkshopSessionFactory(workshop=workshop)
+    [event] = parse(session_ics(session, url="https://site.example/w/")).events
+    assert "ORGANIZER" not in event and "ATTENDEE" not in event

@@ -331,3 +331,41 @@ def test_the_demo_session_can_be_moved_and_its_holders_are_told(demo_content, se
         page.save_revision().publish()
     assert len(mail.outbox) == 3
     assert {calendar_part(message)[0] for message in mail.outbox} == {"REQUEST"}
+
+
+def test_an_editor_moves_a_session_in_the_admin_with_a_message(
+    admin_client, workshop, contact, sent
+):
+    from tests.workshops.test_sessions import page_form, session_form
+
+    admin_client.post(
+        f"/admin/pages/{workshop.pk}/edit/",
+        page_form(workshop, [session_form()], **{"action-publish": "1"}),
+    )
+    session = WorkshopSession.objects.get()
+    holders(session, 2)
+    with sent():
+        response = admin_client.post(
+            f"/admin/pages/{workshop.pk}/edit/",
+            page_form(
+                workshop,
+                [session_form(id=session.pk, start_time="11:00", end_time="14:30")],
+                existing=1,
+                notice_message="Sorry for the change: our trainer's flight moved.",
+                **{"action-publish": "1"},
+            ),
+        )
+    assert response.status_code == 302
+    assert len(mail.outbox) == 2
+    assert "our trainer's flight moved" in mail.outbox[0].body
+    assert calendar_part(mail.outbox[0])[1].walk("VEVENT")[0]["SEQUENCE"] == 1
+    # The next edit starts with an empty message.
+    form = admin_client.get(f"/admin/pages/{workshop.pk}/edit/").content.decode()
+    assert "our trainer&#x27;s flight moved" not in form
+    assert "flight moved" not in form
+    # The notice log shows both, delivered.
+    log = admin_client.get(
+        f"/admin/workshops/notices/?session={session.pk}&state=sent"
+    ).content.decode()
+    assert "h0@example.com" in log and "h1@example.com" in log
+    assert "Send again" in log

@@ -247,3 +247,25 @@ def test_twenty_concurrent_claims_of_one_freed_seat_make_one_ticket(workshop):
     assert WaitlistEntry.objects.filter(status=WaitlistStatus.BOOKED).count() == 1
     assert WaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED).count() == 0
     assert services.seats_taken(session.pk, now=timezone.now()) == 1
+
+
+@pytest.mark.django_db
+def test_the_reconcile_command_offers_a_seat_whose_hold_expired(full_session):
+    import io
+
+    from django.core.management import call_command
+
+    (ada,) = join(full_session, PEOPLE[0])
+    # A buyer's unpaid hold: the session counts as full while it lasts.
+    holder = full_session.tickets.filter(attendee_name="Holder 0").get()
+    holder.status = TicketStatus.RESERVED
+    holder.save()
+    order = holder.order
+    order.status = OrderStatus.PENDING
+    order.hold_expires_at = timezone.now() - timedelta(minutes=1)
+    order.save()
+    out = io.StringIO()
+    call_command("reconcile_notices", stdout=out)
+    assert "1 seats offered" in out.getvalue()
+    ada.refresh_from_db()
+    assert ada.status == WaitlistStatus.OFFERED

@@ -57,6 +57,7 @@ from .invoices import (
 )
 from .notices import (
     NoticeError,
+    notices_reconcile,
     session_calendar_baseline,
     session_notice_resend,
     session_notices_send,
@@ -113,6 +114,7 @@ from .waitlist import (
     waitlist_leave,
     waitlist_offer_claim,
     waitlist_url,
+    waitlists_reconcile,
 )
 
 __all__ = [
@@ -185,6 +187,8 @@ __all__ = [
     "ticket_update_attendee",
     "ticket_url",
     "NoticeError",
+    "notices_reconcile",
+    "waitlists_reconcile",
     "session_calendar_baseline",
     "session_notice_resend",
     "session_notices_send",

@@ -410,3 +410,17 @@ def notice_context(notice: SessionNotice) -> dict[str, Any]:
         "message": change.message if change else "",
         "ticket_url": ticket_url(ticket),
     }
+
+
+def notices_reconcile() -> int:
+    """Send what a lost task left queued, and settle dead senders' rows; how many."""
+    session_ids = (
+        SessionNotice.objects.filter(
+            state__in=(NoticeState.QUEUED, NoticeState.SENDING)
+        )
+        .values_list("session_id", flat=True)
+        .distinct()
+    )
+    return sum(
+        session_notices_send(session_id=session_id) for session_id in list(session_ids)
+    )

@@ -252,3 +252,26 @@ def waitlist_leave(*, entry_id: int) -> WaitlistEntry:
         log(entry, "workshops.waitlist.left")
     session_waitlist_offer(session_id=entry.session_id)
     return entry
+
+
+def waitlists_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Re-check every upcoming session someone waits for: freed seats, lapsed offers.
+
+    For a scheduled job (`manage.py reconcile_notices`), so a seat freed where
+    nothing called `session_waitlist_offer` (a hold that simply expired) still
+    reaches the list.
+    """
+    now = now or timezone.now()
+    session_ids = (
+        WaitlistEntry.objects.filter(
+            status__in=(WaitlistStatus.WAITING, WaitlistStatus.OFFERED),
+            session__starts_at__gt=now,
+        )
+        .values_list("session_id", flat=True)
+        .distinct()
+    )
+    counts = {"sessions": 0, "offers": 0}
+    for session_id in list(session_ids):
+        counts["sessions"] += 1
+        counts["offers"] += len(session_waitlist_offer(session_id=session_id, now=now))
+    return counts
