@@ -21,12 +21,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MAKE_HOME = """
 from wagtail.models import Page, Site
 from home.models import HomePage, SiteSettings
+from newsletter.models import NewsletterSettings
 root = Page.get_first_root_node()
-home = root.add_child(instance=HomePage(title="Before", slug="home", introduction="x"))
+home = root.add_child(instance=HomePage(title="Before", slug="shared", introduction="x"))
 site = Site.objects.get(is_default_site=True)
 site.root_page = home
 site.save()
 SiteSettings.objects.create(site=site, organisation_name="Two machines")
+# Settings made on a first visit would count as a change and clear the cache.
+NewsletterSettings.objects.create(site=site)
 """
 PUBLISH = """
 from home.models import HomePage
@@ -52,13 +55,13 @@ def get(port: int) -> tuple[str, str]:
     deadline = time.monotonic() + 60
     while True:
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             connection.request("GET", "/", headers={"Host": "127.0.0.1"})
             response = connection.getresponse()
             body = response.read().decode()
             assert response.status == 200, body[:500]
             return response.getheader("X-Cache"), body
-        except ConnectionError:
+        except OSError:  # still starting
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
@@ -89,6 +92,7 @@ def two_web_machines(tmp_path):
     redis.Redis.from_url(CACHE_URL).flushdb()
     manage("migrate", "--noinput", "-v0")
     manage("shell", "-c", MAKE_HOME)
+    manage("collectstatic", "--noinput", "-v0")
     ports = [free_port(), free_port()]
     servers = [
         subprocess.Popen(
