@@ -265,3 +265,33 @@ def test_the_sign_up_page_asks_for_hours_the_footer_does_not(client, home_page, 
     )
     subscriber.refresh_from_db()
     assert subscriber.attend_from == 18
+
+
+def test_in_batch_mode_each_recipient_gets_their_own_dates(
+    batch_backend, workshop, sessions, dates, settings
+):
+    settings.NEWSLETTER_BATCH_SIZE = 10
+    workshop.save_revision().publish()
+    person("office@example.com", dates, "America/New_York", 9, 17)
+    person("any@example.com", dates)
+    send = announce(sessions, dates)
+    assert "%recipient.dates_html%" in send.html
+    assert "%recipient.dates_text%" in send.text
+    [message] = mail.outbox
+    merge = message.anymail_test_params["merge_data"]
+    assert "Australian time" not in merge["office@example.com"]["dates_text"]
+    assert "Australian time" in merge["any@example.com"]["dates_text"]
+    assert "<div" in merge["any@example.com"]["dates_html"]
+    assert message.anymail_test_params["merge_headers"]["any@example.com"][
+        "List-Unsubscribe"
+    ].startswith("<http")
+
+
+def test_the_send_pages_show_an_announcement(client, staff, workshop, sessions, dates):
+    workshop.save_revision().publish()
+    person("any@example.com", dates)
+    send = announce(sessions, dates)
+    assert client.get("/admin/newsletter/sends/").status_code == 200
+    detail = client.get(f"/admin/newsletter/sends/{send.pk}/")
+    assert detail.status_code == 200
+    assert "New dates: 2 sessions" in detail.content.decode()

@@ -86,3 +86,41 @@ def test_a_killed_sender_and_a_rerun_tell_everyone_once(workshop, tmp_path):
     assert Counter(change.notices.values_list("state", flat=True)) == Counter(
         {NoticeState.SENT: 9, NoticeState.UNCERTAIN: 1}
     )
+
+
+def test_two_senders_at_once_tell_each_holder_once(workshop):
+    import threading
+
+    session = WorkshopSessionFactory(
+        workshop=workshop, date=timezone.localdate() + timedelta(days=30)
+    )
+    tickets = [
+        make_paid_ticket(session, f"Holder {n}", f"holder{n}@example.com")
+        for n in range(30)
+    ]
+    page = WorkshopPage.objects.get(pk=workshop.pk)
+    sessions = list(page.sessions.all())
+    sessions[0].start_time, sessions[0].end_time = time(8), time(11)
+    page.sessions = sessions
+    page.save_revision().publish()
+
+    barrier = threading.Barrier(2)
+    counts = []
+
+    def sender() -> None:
+        barrier.wait()
+        try:
+            counts.append(services.session_notices_send(session_id=session.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(counts) == 30
+    assert Counter(message.to[0] for message in mail.outbox) == Counter(
+        {ticket.attendee_email: 1 for ticket in tickets}
+    )

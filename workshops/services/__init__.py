@@ -62,6 +62,7 @@ from .notices import (
     session_notice_resend,
     session_notices_send,
     session_reschedule,
+    ticket_calendar_invite,
     ticket_moved_notify,
     workshop_page_published,
 )
@@ -188,6 +189,7 @@ __all__ = [
     "ticket_url",
     "NoticeError",
     "notices_reconcile",
+    "ticket_calendar_invite",
     "waitlists_reconcile",
     "session_calendar_baseline",
     "session_notice_resend",

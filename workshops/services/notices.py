@@ -349,17 +349,8 @@ def _notice_message(notice: SessionNotice):
     SessionNotice.objects.filter(pk=notice.pk).update(email=ticket.attendee_email)
     site = Site.objects.filter(is_default_site=True).first()
     organizer = organizer_address(site)
-    invite = CalendarInvite(
-        method=notice.method,
-        content=session_imip(
-            session,
-            method=notice.method,
-            url=session.workshop.full_url or settings.BASE_URL,
-            organizer=organizer,
-            attendee=(ticket.attendee_name, ticket.attendee_email),
-            stamp=timezone.now(),
-            meeting_url=session.meeting_url,
-        ),
+    invite = ticket_calendar_invite(
+        ticket, session=session, method=notice.method, organizer=organizer
     )
     template = (
         "workshops/emails/session_cancelled"
@@ -373,6 +364,35 @@ def _notice_message(notice: SessionNotice):
         reply_to=[organizer[1]],
         invite=invite,
         site=site,
+    )
+
+
+def ticket_calendar_invite(
+    ticket: Ticket,
+    *,
+    session: WorkshopSession | None = None,
+    method: str = "REQUEST",
+    organizer: tuple[str, str] | None = None,
+) -> CalendarInvite:
+    """A holder's own calendar entry as an iMIP invitation (joining link included).
+
+    Sent with the ticket too, the first entry is already one a later REQUEST or
+    CANCEL with the same UID replaces in Google, Outlook and Apple calendars.
+    """
+    session = session or ticket.session
+    if organizer is None:
+        organizer = organizer_address(Site.objects.filter(is_default_site=True).first())
+    return CalendarInvite(
+        method=method,
+        content=session_imip(
+            session,
+            method=method,
+            url=session.workshop.full_url or settings.BASE_URL,
+            organizer=organizer,
+            attendee=(ticket.attendee_name, ticket.attendee_email),
+            stamp=timezone.now(),
+            meeting_url=session.meeting_url,
+        ),
     )
 
 
