@@ -31,7 +31,7 @@ from ..models import (
     normalise_code,
 )
 from .emails import absolute, after_commit, send_confirmation
-from .orders import (
+from .lines import (
     Attendee,
     lock_sessions,
     order_add_lines_and_tickets,
