@@ -295,3 +295,22 @@ def test_the_send_pages_show_an_announcement(client, staff, workshop, sessions, 
     detail = client.get(f"/admin/newsletter/sends/{send.pk}/")
     assert detail.status_code == 200
     assert "New dates: 2 sessions" in detail.content.decode()
+
+
+def test_after_publishing_new_dates_the_editor_is_offered_the_announcement(
+    client, staff, workshop, dates
+):
+    from tests.workshops.test_sessions import page_form, session_form
+
+    response = client.post(
+        f"/admin/pages/{workshop.pk}/edit/",
+        page_form(
+            workshop,
+            [session_form(date=str(timezone.localdate() + timedelta(days=50)))],
+            **{"action-publish": "1"},
+        ),
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "1 published date not announced yet." in body
+    assert "/admin/newsletter/sends/dates/" in body
