@@ -23,7 +23,6 @@ from ..models import (
     PaymentMethod,
     SessionStatus,
     Ticket,
-    TicketStatus,
     TicketType,
     WaitlistEntry,
     WaitlistSettings,
@@ -31,7 +30,8 @@ from ..models import (
 )
 from ..models.tickets import seat_holding_q
 from .emails import absolute
-from .orders import order_fulfil
+from .lines import order_add_lines_and_tickets
+from .orders import Attendee, order_fulfil
 from .seats import BOOKABLE, lock_session, seats_taken
 
 
@@ -136,12 +136,13 @@ def session_waitlist_offer(
                 payment_method=_payment_method(ticket_type),
                 hold_expires_at=now + timedelta(hours=hours),
             )
-            Ticket.objects.create(
+            # Its line and its reserved ticket, as checkout makes them.
+            order_add_lines_and_tickets(
                 order=order,
-                session=session,
-                attendee_name=entry.name,
-                attendee_email=entry.email,
-                status=TicketStatus.RESERVED,
+                lines=[(session.pk, 1)],
+                sessions={session.pk: session},
+                seats_per_ticket=1,
+                attendees=[Attendee(entry.name, entry.email)],
             )
             entry.mark_offered(order=order, now=now)
             log(entry, "workshops.waitlist.offered", data={"order": order.reference})
