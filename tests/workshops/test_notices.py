@@ -369,3 +369,18 @@ def test_an_editor_moves_a_session_in_the_admin_with_a_message(
     ).content.decode()
     assert "h0@example.com" in log and "h1@example.com" in log
     assert "Send again" in log
+
+
+def test_the_notice_comes_from_the_organizer_when_the_domain_may_send_as_it(
+    workshop, session, sent, settings
+):
+    holders(session, 1)
+    settings.DEFAULT_FROM_EMAIL = "Bookings <bookings@inclusive.example>"
+    with sent():
+        publish(workshop, start_time=time(9), end_time=time(12))
+    assert mail.outbox[0].from_email == "Inclusive Rooms <hello@inclusive.example>"
+    settings.DEFAULT_FROM_EMAIL = "Workshops <hello@mailer.example>"
+    with sent():
+        publish(workshop, start_time=time(8), end_time=time(11))
+    assert mail.outbox[1].from_email == "Workshops <hello@mailer.example>"
+    assert mail.outbox[1].reply_to == ["hello@inclusive.example"]
