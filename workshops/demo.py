@@ -70,6 +70,7 @@ def load(*, stdout: TextIO) -> None:
     for spec, workshops in (
         (STANDARD_SEAT, [responding]),
         (TEAM_PACK, [responding]),
+        (TEAM_CODE, [responding]),
         (WRITING_SEAT, [writing]),
     ):
         ticket_type, created = TicketType.objects.get_or_create(
@@ -442,6 +443,14 @@ TEAM_PACK = {
     "price": Decimal("1500.00"),
     "seats_per_ticket": 5,
     "max_per_order": 4,
+}
+TEAM_CODE = {
+    "name": "Team code for five",
+    "description": "Five seats on any dates within a year: we email a seat code.",
+    "price": Decimal("1500.00"),
+    "seats_per_ticket": 5,
+    "max_per_order": 4,
+    "issues_code": True,
 }
 WRITING_SEAT = {
     "name": "Seat in the writing session",

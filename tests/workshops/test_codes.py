@@ -2,6 +2,7 @@
 what staff change (extend, add seats, void)."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -12,7 +13,12 @@ from hypothesis import strategies as st
 from wagtail.models import ModelLogEntry
 
 from tests.workshops.checkout import checkout_form
-from tests.workshops.factories import WorkshopPageFactory, WorkshopSessionFactory
+from tests.workshops.factories import (
+    TicketTypeFactory,
+    WorkshopPageFactory,
+    WorkshopSessionFactory,
+)
+from tests.workshops.test_webhooks import deliver
 from workshops import services
 from workshops.models import (
     Order,
@@ -398,3 +404,64 @@ def test_bad_staff_changes_change_nothing(seat_code_page, mailoutbox, change, me
         change(seat_code)
     assert SeatCode.objects.filter(pk=seat_code.pk).values().get() == before
     assert mailoutbox == []
+
+
+# A team pack sold as a code, by card ----------------------------------------------
+
+
+@pytest.fixture
+def code_pack(workshop):
+    return TicketTypeFactory(
+        name="Team code for five",
+        price=Decimal("1500.00"),
+        seats_per_ticket=5,
+        max_per_order=4,
+        issues_code=True,
+        workshops=[workshop],
+    )
+
+
+def test_a_team_pack_bought_by_card_yields_a_code_instead_of_named_attendees(
+    client, stripe, session, code_pack, mailoutbox, commit
+):
+    step_two = client.get(
+        f"/book/{session.pk}/", {"ticket_type": code_pack.pk, "quantity": 2}
+    ).content.decode()
+    assert "Nobody to name now" in step_two and "Attendee 1" not in step_two
+    data = checkout_form(code_pack, quantity=2, attendees=[])
+    response = client.post(f"/book/{session.pk}/", data)
+    order = Order.objects.get()
+    assert response.status_code == 302 and order.total == Decimal("3000.00")
+    # No seat is held by a code until a colleague redeems it.
+    assert not order.tickets.exists()
+    assert services.seats_taken(session.pk, now=timezone.now()) == 0
+    stripe.complete(order.stripe_checkout_session_id)
+    event = stripe.event("checkout.session.completed", order.stripe_checkout_session_id)
+    with commit():
+        for _ in range(2):
+            deliver(client, stripe, event)
+        client.get(f"/orders/{order.token}/")
+    seat_code = SeatCode.objects.get()
+    assert (seat_code.order, seat_code.seats) == (order, 10)
+    assert seat_code.workshop_id == session.workshop_id
+    assert seat_code.paid_on == timezone.localdate()
+    [email] = mailoutbox
+    assert email.to == ["ada@example.com"] and seat_code.code in email.body
+    page = client.get(f"/orders/{order.token}/").content.decode()
+    assert "Your seat code" in page and f"/codes/{seat_code.token}/" in page
+
+
+def test_a_code_cannot_pay_for_another_code(client, session, code_pack):
+    _, code = make_code(seats=10)
+    with pytest.raises(services.CheckoutError, match="not for another code"):
+        services.seat_code_redeem(
+            code=code,
+            session_id=session.pk,
+            ticket_type_id=code_pack.pk,
+            quantity=1,
+            buyer_name="Ada",
+            buyer_email="ada@example.com",
+            buyer_time_zone="UTC",
+            attendees=[],
+        )
+    assert not Order.objects.exists()

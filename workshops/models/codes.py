@@ -84,6 +84,14 @@ class SeatCode(PrivateLink, models.Model):
         on_delete=models.PROTECT,
         related_name="seat_code",
     )
+    # A team pack sold as a code (TicketType.issues_code), paid at checkout.
+    order = models.OneToOneField(
+        "workshops.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="issued_seat_code",
+    )
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

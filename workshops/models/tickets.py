@@ -75,6 +75,13 @@ class TicketType(models.Model):
     active = models.BooleanField(
         default=True, help_text="Untick to stop selling without deleting it."
     )
+    issues_code = models.BooleanField(
+        "sold as a seat code",
+        default=False,
+        help_text="The buyer names nobody: once paid, they get a seat code for "
+        "its seats, which colleagues redeem on any date of the workshop within a "
+        "year.",
+    )
 
     objects = TicketTypeQuerySet.as_manager()
 
@@ -82,6 +89,7 @@ class TicketType(models.Model):
         FieldRowPanel([FieldPanel("name"), FieldPanel("price")]),
         FieldPanel("description"),
         FieldRowPanel([FieldPanel("seats_per_ticket"), FieldPanel("max_per_order")]),
+        FieldPanel("issues_code"),
         FieldPanel("workshops"),
         MultiFieldPanel(
             [

@@ -173,6 +173,8 @@ def seat_code_redeem(
     found = seat_code_find(typed=code)
     lines = order_lines(session_id=session_id, quantity=quantity, also=also)
     ticket_type = ticket_type_for(ticket_type_id=ticket_type_id, lines=lines, now=now)
+    if ticket_type.issues_code:
+        raise CheckoutError("A seat code pays for seats, not for another code.")
     tickets_total = sum(tickets for _, tickets in lines)
     seats = tickets_total * ticket_type.seats_per_ticket
     if len(attendees) != seats:
@@ -243,12 +245,13 @@ def seat_code_issue(
     organisation: str = "",
     workshop_id: int | None = None,
     invoice_request_id: int | None = None,
+    order_id: int | None = None,
     user=None,
 ) -> SeatCode:
     """A new code for seats paid on `paid_on`, emailed to the buyer after commit.
 
     Called inside the transaction that records the payment; a unique constraint
-    on the invoice request keeps it to one code per request.
+    on the invoice request (or the order) keeps it to one code for each.
     """
     seat_code = SeatCode(
         seats=seats,
@@ -259,6 +262,7 @@ def seat_code_issue(
         organisation=organisation,
         workshop_id=workshop_id,
         invoice_request_id=invoice_request_id,
+        order_id=order_id,
     )
     seat_code.assign_code()
     seat_code.save(force_insert=True)

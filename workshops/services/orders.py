@@ -17,6 +17,7 @@ from ..models import (
     TicketType,
     available_time_zones,
 )
+from .codes import seat_code_issue
 from .emails import after_commit, send_confirmation
 from .lines import (
     Attendee,
@@ -65,7 +66,13 @@ def order_create(
     lines = order_lines(session_id=session_id, quantity=quantity, also=also)
     ticket_type = ticket_type_for(ticket_type_id=ticket_type_id, lines=lines, now=now)
     seats = sum(tickets for _, tickets in lines) * ticket_type.seats_per_ticket
-    if len(attendees) != seats:
+    if ticket_type.issues_code:
+        # Sold as a code: nobody is named and no seat is held until redeemed.
+        if also or attendees:
+            raise CheckoutError(
+                "A seat code is bought on its own, without attendees or dates."
+            )
+    elif len(attendees) != seats:
         raise CheckoutError(f"Give a name and email address for all {seats} seats.")
     _check_unpaid_orders(buyer_email=buyer_email, now=now)
     key = client_key(client)
@@ -90,7 +97,7 @@ def order_create(
     )
     with transaction.atomic():
         sessions = lock_sessions([sid for sid, _ in lines])
-        for sid, tickets in lines:
+        for sid, tickets in [] if ticket_type.issues_code else lines:
             SeatHold(
                 seats=tickets * ticket_type.seats_per_ticket,
                 client_key=key,
@@ -106,7 +113,10 @@ def order_create(
             order=order,
             lines=lines,
             sessions=sessions,
-            seats_per_ticket=ticket_type.seats_per_ticket,
+            # A code pack has its line and no tickets: nobody is named yet.
+            seats_per_ticket=0
+            if ticket_type.issues_code
+            else ticket_type.seats_per_ticket,
             attendees=attendees,
         )
         log(
@@ -232,7 +242,18 @@ def order_fulfil(
             payment_method=payment_method, payment_intent_id=payment_intent_id, now=now
         )
         log(order, "workshops.order.paid", data={"method": payment_method})
-        after_commit(lambda: send_confirmation(order))
+        if order.ticket_type.issues_code:
+            # Its code is the confirmation: the buyer's email carries it.
+            seat_code_issue(
+                seats=order.seats,
+                paid_on=timezone.localdate(now),
+                buyer_name=order.buyer_name,
+                buyer_email=order.buyer_email,
+                workshop_id=order.session.workshop_id,
+                order_id=order.pk,
+            )
+        else:
+            after_commit(lambda: send_confirmation(order))
     return order
 
 

@@ -29,6 +29,7 @@ from ..models import (
     Order,
     OrderStatus,
     PaymentMethod,
+    SeatCode,
     TicketStatus,
     TicketType,
     WorkshopSession,
@@ -127,6 +128,8 @@ def book(request: HttpRequest, session_pk: int) -> HttpResponse:
     booking.context["choice"] = choice
     if not choice.is_bound or not choice.is_valid():
         return booking.render()  # step one
+    if choice.cleaned_data["ticket_type"].issues_code:
+        return book_code_pack(booking, choice)
     if request.method == "POST":
         return book_submit(booking, choice)
     return book_details(booking, choice)
@@ -143,6 +146,40 @@ def book_details(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
         code_form=CodeRedeemForm(),
         seats=choice.seats,
     )
+
+
+def book_code_pack(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
+    """A team pack sold as a seat code: only the buyer's details, then payment."""
+    request = booking.request
+    if request.method != "POST":
+        return booking.render(
+            total=choice.total,
+            buyer=BuyerForm(initial={"buyer_time_zone": booking.session.time_zone}),
+            code_pack=True,
+            seats=choice.seats,
+        )
+    if not allow_checkout(request):
+        return booking.render(status=429, checkout_error=TOO_MANY_BOOKINGS)
+    buyer = BuyerForm(request.POST)
+    booking.context.update(
+        total=choice.total, buyer=buyer, code_pack=True, seats=choice.seats
+    )
+    if not buyer.is_valid():
+        return booking.render(status=400)
+    try:
+        order = services.order_create(
+            session_id=booking.session.pk,
+            ticket_type_id=choice.cleaned_data["ticket_type"].pk,
+            quantity=choice.cleaned_data["quantity"],
+            buyer_name=buyer.cleaned_data["buyer_name"],
+            buyer_email=buyer.cleaned_data["buyer_email"],
+            buyer_time_zone=buyer.cleaned_data["buyer_time_zone"],
+            attendees=[],
+            client=throttle.client_ip(request),
+        )
+    except services.CheckoutError as error:
+        return booking.render(status=400, checkout_error=str(error))
+    return start_payment(request, order)
 
 
 def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
@@ -300,6 +337,7 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
             "page": order.session.workshop,
             "session": order.session,
             "booked": booked,
+            "issued_code": SeatCode.objects.filter(order=order).first(),
             # A ticket whose session is none the order booked was moved there.
             "tickets": [
                 (
