@@ -129,6 +129,9 @@ def subscriber_data(*, subscriber: Subscriber) -> dict[str, Any]:
         "source": subscriber.source,
         "created_at": subscriber.created_at.isoformat(),
         "soft_bounce_count": subscriber.soft_bounce_count,
+        "time_zone": subscriber.time_zone,
+        "attend_from": subscriber.attend_from,
+        "attend_until": subscriber.attend_until,
         "suppressed": Suppression.objects.filter(
             email_hash=subscriber.email_hash
         ).exists(),
