@@ -23,7 +23,8 @@ from wagtail.models import Page, Site
 from home.models import HomePage, SiteSettings
 from newsletter.models import NewsletterSettings
 root = Page.get_first_root_node()
-home = root.add_child(instance=HomePage(title="Before", slug="shared", introduction="x"))
+home = HomePage(title="Before", slug="shared", introduction="x")
+root.add_child(instance=home)
 site = Site.objects.get(is_default_site=True)
 site.root_page = home
 site.save()

@@ -48,7 +48,11 @@
             // No token to be had: sent without one, the server explains.
         }).then(function () {
             form.dataset.csrfTried = "1";
-            if (form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
+            // A token fetched earlier arrives while this submit event is still
+            // being dispatched, when browsers ignore a new submission: wait a tick.
+            setTimeout(function () {
+                if (form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
+            }, 0);
         });
     }, true);
 }());
