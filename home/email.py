@@ -44,6 +44,23 @@ class CalendarInvite:
     filename: str = "invite.ics"
 
 
+# Backends that send the MIME message as Django builds it, or whose API takes
+# any alternative part. The other providers' APIs take only a text and an HTML
+# body (anymail refuses a third), so there the calendar rides as an attachment
+# of type text/calendar with its method, which Gmail and Outlook act on too.
+CALENDAR_ALTERNATIVE_BACKENDS = (
+    "django.core.mail.backends.",
+    "anymail.backends.amazon_ses.",
+    "anymail.backends.sendgrid.",
+    "anymail.backends.test.",
+)
+
+
+def carries_calendar_alternative(backend: str) -> bool:
+    """Whether `backend` can send a text/calendar part inside multipart/alternative."""
+    return backend.startswith(CALENDAR_ALTERNATIVE_BACKENDS)
+
+
 def email_context(*, site: Site | None = None) -> dict[str, Any]:
     """What every email template may use: the site's settings and its base URL."""
     site = site or Site.objects.filter(is_default_site=True).first()
@@ -88,10 +105,12 @@ def render_templated_email(
     if invite is not None:
         # Django makes "text/<subtype>" parts from the subtype it is given, so
         # the method parameter rides along: text/calendar; method=REQUEST.
-        message.attach_alternative(
-            invite.content.decode(), f"text/calendar; method={invite.method}"
-        )
-        message.attach(invite.filename, invite.content, "application/ics")
+        calendar_type = f"text/calendar; method={invite.method}"
+        if carries_calendar_alternative(settings.EMAIL_BACKEND):
+            message.attach_alternative(invite.content.decode(), calendar_type)
+            message.attach(invite.filename, invite.content, "application/ics")
+        else:
+            message.attach(invite.filename, invite.content, calendar_type)
     for attachment in attachments:
         message.attach(attachment.filename, attachment.content, attachment.mimetype)
     return message

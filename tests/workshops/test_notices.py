@@ -384,3 +384,24 @@ def test_the_notice_comes_from_the_organizer_when_the_domain_may_send_as_it(
         publish(workshop, start_time=time(8), end_time=time(11))
     assert mail.outbox[1].from_email == "Workshops <hello@mailer.example>"
     assert mail.outbox[1].reply_to == ["hello@inclusive.example"]
+
+
+def test_through_a_provider_api_the_calendar_rides_as_a_typed_attachment(
+    workshop, session, settings
+):
+    # Mailgun's API (through anymail) takes a text and an HTML body only.
+    from home.email import carries_calendar_alternative
+
+    assert not carries_calendar_alternative("anymail.backends.mailgun.EmailBackend")
+    assert carries_calendar_alternative("django.core.mail.backends.smtp.EmailBackend")
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_API_KEY": "key"}
+    holders(session, 1)
+    # Built, not sent: the task's message, as the provider would receive it.
+    publish(workshop, start_time=time(9), end_time=time(12))
+    notice = SessionNotice.objects.get()
+    message = services.notices._notice_message(notice)
+    assert [mimetype for _, mimetype in message.alternatives] == ["text/html"]
+    [(name, content, mimetype)] = message.attachments
+    assert (name, mimetype) == ("invite.ics", "text/calendar; method=REQUEST")
+    assert Calendar.from_ical(content)["METHOD"] == "REQUEST"
