@@ -242,6 +242,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "file_overwrite": False,
             "querystring_auth": env_bool("AWS_QUERYSTRING_AUTH", True),
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600),
+            # Signature version 4: what every AWS region and S3 clone accepts.
+            "signature_version": env("AWS_S3_SIGNATURE_VERSION", "s3v4"),
         },
     }
 elif AWS_S3_ENDPOINT_URL or AWS_S3_CUSTOM_DOMAIN:
