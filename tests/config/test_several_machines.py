@@ -26,7 +26,8 @@ def settings_of(variables: dict, expression: str):
         [
             sys.executable,
             "-c",
-            f"import json; from config.settings import dev; print(json.dumps({expression}))",
+            "import json; from config.settings import dev; "
+            f"print(json.dumps({expression}))",
         ],
         cwd=BASE_DIR,
         env={**os.environ, **variables},
