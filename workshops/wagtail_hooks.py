@@ -68,6 +68,7 @@ LOG_ACTIONS = {
     "workshops.invoicerequest.received": "Invoice requested",
     "workshops.invoicerequest.invoiced": "Stripe invoice sent",
     "workshops.invoicerequest.paid": "Payment recorded",
+    "workshops.invoicerequest.stripe_status": "Stripe invoice status changed",
     "workshops.seatcode.issued": "Seat code issued",
     "workshops.seatcode.redeemed": "Seats redeemed",
     "workshops.seatcode.extended": "Expiry extended",

@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from wagtail.documents.models import Document
-from wagtail.models import Site
+from wagtail.models import ModelLogEntry, Site
 from wagtail.test.utils import WagtailPageTestCase
 
 from home.models import HomePage, SiteSettings
@@ -514,3 +514,64 @@ class TestInvoiceRequestPageTree(WagtailPageTestCase):
 def test_an_editor_can_create_the_request_page(home_page):
     case = WagtailPageTestCase()
     case.assertCanCreateAt(HomePage, InvoiceRequestPage)
+
+
+def test_a_voided_invoice_is_noted_and_logged_and_issues_nothing(
+    client, stripe, invoice_request, mailoutbox, commit
+):
+    request = issue(invoice_request)
+    stripe.invoices[request.stripe_invoice_id]["status"] = "void"
+    with commit():
+        event = stripe.invoice_event("invoice.voided", request.stripe_invoice_id)
+        assert deliver(client, stripe, event).status_code == 200
+    request.refresh_from_db()
+    assert request.stripe_invoice_status == "void"
+    assert request.status == InvoiceStatus.INVOICED
+    assert not SeatCode.objects.exists() and mailoutbox == []
+    assert ModelLogEntry.objects.filter(
+        object_id=str(request.pk), action="workshops.invoicerequest.stripe_status"
+    ).exists()
+
+
+def test_invoice_events_with_a_bad_signature_or_for_someone_elses_invoice_do_nothing(
+    client, stripe, invoice_request
+):
+    request = issue(invoice_request)
+    stripe.pay_invoice(
+        request.stripe_invoice_id, paid_at=int(timezone.now().timestamp())
+    )
+    event = stripe.invoice_event("invoice.paid", request.stripe_invoice_id)
+    payload = json.dumps(event).encode()
+    forged = client.post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=stripe.sign(payload, "whsec_wrong"),
+    )
+    assert forged.status_code == 400
+    assert not SeatCode.objects.exists()
+    stripe.invoices["in_elsewhere"] = {
+        **stripe.invoices[request.stripe_invoice_id],
+        "id": "in_elsewhere",
+        "metadata": {},
+    }
+    other = stripe.invoice_event("invoice.paid", "in_elsewhere")
+    assert deliver(client, stripe, other).status_code == 200
+    assert not SeatCode.objects.exists()
+
+
+def test_a_stripe_outage_during_the_webhook_answers_503_for_a_retry(
+    client, stripe, invoice_request, mailoutbox, commit
+):
+    request = issue(invoice_request)
+    stripe.pay_invoice(
+        request.stripe_invoice_id, paid_at=int(timezone.now().timestamp())
+    )
+    event = stripe.invoice_event("invoice.paid", request.stripe_invoice_id)
+    stripe.fail_next = 10  # more than the client's own retries
+    assert deliver(client, stripe, event).status_code == 503
+    assert not StripeEvent.objects.exists()  # so Stripe's retry is acted on
+    stripe.fail_next = 0
+    with commit():
+        assert deliver(client, stripe, event).status_code == 200
+    assert SeatCode.objects.count() == 1 and len(mailoutbox) == 1

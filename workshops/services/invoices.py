@@ -252,7 +252,14 @@ def invoice_sync(*, state: payments.InvoiceState, user=None) -> InvoiceRequest |
         with transaction.atomic():
             locked = InvoiceRequest.objects.select_for_update().get(pk=request.pk)
             if locked.status != InvoiceStatus.PAID:
+                before = locked.stripe_invoice_status
                 locked.note_invoice_status(invoice_status=state.status)
+                log(
+                    locked,
+                    "workshops.invoicerequest.stripe_status",
+                    user=user,
+                    data={"from": before, "to": state.status},
+                )
     request.refresh_from_db()
     return request
 
