@@ -221,6 +221,9 @@ def main() -> None:
             for label, path in PAGES:
                 rows.append((label, "uncached", site_port, path, {"Cookie": "b=1"}))
                 rows.append((label, "cached", site_port, path, {}))
+                # As browsers ask: the stored gzip copy, a fifth of the bytes.
+                gzip = {"Accept-Encoding": "gzip"}
+                rows.append((label, "cached gz", site_port, path, gzip))
             # The trivial view once more at the end: the machine is shared, so
             # each page is compared with the mean of both.
             rows.append(("trivial Django view", "again", ceiling_port, "/", {}))

@@ -176,15 +176,31 @@ class PageRouteCacheMiddleware:
         key = page_cache.fragment_key("page-route", vary_on, request)
         cached = page_cache.fetch_object(key)
         if cached is not None:
-            request._wagtail_site, request._wagtail_route_for_request = cached
+            request._wagtail_site, request._wagtail_route_for_request, sub = cached
+            if sub is not None:
+                # What RoutablePageMixin.route leaves on the request; Django
+                # cannot pickle a ResolverMatch, so it is resolved again
+                # (in memory, no query).
+                page = request._wagtail_route_for_request.page
+                request.routable_resolver_match = page.resolve_subpage(sub)
             return None
         route = Page.route_for_request(request, request.path_info)
-        # A routable page's route leaves the sub-page it matched on the
-        # request too, and Django cannot pickle that: such pages are routed
-        # as usual.
-        if route is not None and not hasattr(request, "routable_resolver_match"):
-            page_cache.store_object(key, (request._wagtail_site, route))
+        if route is not None:
+            page_cache.store_object(
+                key, (request._wagtail_site, route, self._subpath(request, route))
+            )
         return None
+
+    @staticmethod
+    def _subpath(request: HttpRequest, route) -> str | None:
+        """The part of the path a routable page resolved itself, else None."""
+        if not hasattr(request, "routable_resolver_match"):
+            return None
+        components = [part for part in request.path_info.split("/") if part]
+        root_depth = request._wagtail_site.root_page.depth
+        own = route.page.depth - root_depth
+        remaining = components[own:]
+        return "/" + "".join(f"{part}/" for part in remaining)
 
 
 class SiteNotFoundMiddleware:

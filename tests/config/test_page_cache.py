@@ -252,3 +252,23 @@ def test_a_page_made_private_stops_being_served_to_everyone(
     html = client.get(workshop.url).content.decode()
     assert "Members only" not in html
     assert 'name="password"' in html
+
+
+def test_a_routable_page_and_its_feeds_are_routed_from_the_cache(client, home_page):
+    from tests.newsletter.factories import (
+        NewsletterArchivePageFactory,
+        NewsletterIssuePageFactory,
+    )
+
+    archive = NewsletterArchivePageFactory(parent=home_page, slug="letters")
+    NewsletterIssuePageFactory(parent=archive, title="On listening")
+    client.cookies["editor"] = "1"  # rendered each time, routed from the cache
+    for _ in range(2):
+        page = client.get("/letters/")
+        assert "On listening" in page.content.decode()
+        feed = client.get("/letters/feed/")
+        assert feed["Content-Type"].startswith("application/rss+xml")
+        assert "On listening" in feed.content.decode()
+        assert client.get("/letters/feed/atom/")["Content-Type"].startswith(
+            "application/atom+xml"
+        )
