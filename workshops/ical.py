@@ -132,13 +132,6 @@ def session_ics(
     return calendar_for([event], method=method).to_ical()
 
 
-def session_cancel_ics(session: WorkshopSession, *, url: str) -> bytes:
-    """Withdraw a session from one person's calendar (moved to another date)."""
-    event = session_event(session, url=url)
-    event["STATUS"] = "CANCELLED"
-    return calendar_for([event], method="CANCEL").to_ical()
-
-
 def session_imip(
     session: WorkshopSession,
     *,

@@ -2,7 +2,6 @@
 
 from contextlib import contextmanager
 from datetime import time, timedelta
-from email import message_from_bytes
 
 import pytest
 from django.core import mail
@@ -10,6 +9,7 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from home.models import SiteSettings
+from tests.workshops.calendars import calendar_part
 from tests.workshops.factories import WorkshopSessionFactory, make_paid_ticket
 from workshops import services
 from workshops.models import (
@@ -70,17 +70,6 @@ def publish(workshop, *, message: str = "", **fields):
     page.sessions = sessions
     page.notice_message = message
     page.save_revision().publish()
-
-
-def calendar_part(message):
-    """The iMIP part: the text/calendar alternative, with its MIME method."""
-    parsed = message_from_bytes(message.message().as_bytes())
-    for part in parsed.walk():
-        if part.get_content_type() == "text/calendar":
-            return part.get_param("method"), Calendar.from_ical(
-                part.get_payload(decode=True)
-            )
-    raise AssertionError("no text/calendar part")
 
 
 def holders(session, count, zones=("Europe/London",)):
@@ -299,7 +288,6 @@ def test_a_moved_ticket_gets_cancel_for_the_old_and_request_for_the_new(
     other = WorkshopSessionFactory(
         workshop=workshop, date=session.date + timedelta(days=14)
     )
-    WorkshopSession.objects.filter(pk=ticket.session_id)
     ticket.session = other
     ticket.save()
     with sent():

@@ -9,11 +9,11 @@ from django.contrib.auth.models import Group
 from django.core import signing
 from django.core.management import call_command
 from django.utils import timezone
-from icalendar import Calendar
 from wagtail.models import ModelLogEntry
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, streamfield
 
 from home.models import SiteSettings
+from tests.workshops.calendars import calendar_part
 from tests.workshops.checkout import book
 from tests.workshops.factories import (
     TicketTypeFactory,
@@ -305,27 +305,33 @@ def test_a_refund_task_run_twice_refunds_once(stripe, ticket, commit, run_tasks)
 
 
 def test_staff_move_an_attendee_to_another_session(
-    sales_client, ticket, workshop, mailoutbox, django_capture_on_commit_callbacks
+    sales_client, ticket, workshop, mailoutbox, commit, run_tasks
 ):
     later = WorkshopSessionFactory(
         workshop=workshop, date=timezone.localdate() + timezone.timedelta(days=60)
     )
     mailoutbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
+    with commit():
         sales_client.post(
             f"/admin/workshops/tickets/{ticket.pk}/move/", {"session": later.pk}
         )
+    run_tasks()
     old_session = ticket.session
     ticket.refresh_from_db()
     assert ticket.session == later
-    [message] = mailoutbox
-    assert message.subject.startswith("Your seat has moved")
-    added, withdrawn = (Calendar.from_ical(a[1]) for a in message.attachments)
-    assert added["METHOD"] == "PUBLISH"
-    assert added.events[0]["UID"] == later.calendar_uid
-    assert withdrawn["METHOD"] == "CANCEL"
-    assert withdrawn.events[0]["UID"] == old_session.calendar_uid
-    assert withdrawn.events[0]["STATUS"] == "CANCELLED"
+    # One message per METHOD (RFC 6047): the old date out, the new one in.
+    parts = {}
+    for message in mailoutbox:
+        method, calendar = calendar_part(message)
+        parts[method] = (message.subject, calendar.walk("VEVENT")[0])
+    assert len(mailoutbox) == 2
+    subject, withdrawn = parts["CANCEL"]
+    assert subject.startswith("Removed from your calendar")
+    assert withdrawn["UID"] == old_session.calendar_uid
+    assert withdrawn["STATUS"] == "CANCELLED"
+    subject, added = parts["REQUEST"]
+    assert subject.startswith("Your new date")
+    assert added["UID"] == later.calendar_uid
 
 
 def test_a_full_session_takes_no_one_else(sales_client, ticket, workshop):
@@ -463,7 +469,7 @@ def cheaper_workshop(schedule):
 
 
 def test_a_move_to_a_cheaper_workshop_shows_the_difference_and_waits_for_a_yes(
-    sales_client, ticket, cheaper_workshop, mailoutbox, commit
+    sales_client, ticket, cheaper_workshop, mailoutbox, commit, run_tasks
 ):
     form = sales_client.get(f"/admin/workshops/tickets/{ticket.pk}/move/")
     assert "Short Course" in form.text and "$170.00 a seat less" in form.text
@@ -500,10 +506,13 @@ def test_a_move_to_a_cheaper_workshop_shows_the_difference_and_waits_for_a_yes(
             },
         )
     assert response.status_code == 302
+    run_tasks()
     ticket.refresh_from_db()
     assert ticket.session == cheaper_workshop
-    [message] = mailoutbox
-    assert message.subject.startswith("Your seat has moved")
+    assert sorted(calendar_part(message)[0] for message in mailoutbox) == [
+        "CANCEL",
+        "REQUEST",
+    ]
     entry = ModelLogEntry.objects.get(action="workshops.ticket.moved")
     assert entry.data["price_difference"] == "-170.00"
 

@@ -32,6 +32,7 @@ from .seats import (
     SeatHold,
     SessionBusy,
     client_key,
+    seats_freed,
     seats_taken,
 )
 
@@ -289,6 +290,7 @@ def order_release(*, order_id: int, status: str) -> Order:
             return order
         order.release(status=status)
         log(order, "workshops.order.released", data={"status": status})
+        seats_freed(session_ids=order.tickets.values_list("session_id", flat=True))
     return order
 
 
@@ -306,6 +308,7 @@ def order_abandon(*, order: Order) -> Order:
         if order.status == OrderStatus.PENDING:
             order.release(status=OrderStatus.CANCELLED)
             log(order, "workshops.order.released", data={"status": order.status})
+            seats_freed(session_ids=order.tickets.values_list("session_id", flat=True))
     if (
         order.status == OrderStatus.CANCELLED
         and order.paid_at is None

@@ -1,6 +1,7 @@
 """Seats: the session's row lock, taken just before the seats are counted."""
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,9 @@ from django.db.models import Count, Q
 from django.utils.crypto import salted_hmac
 
 from home.page_cache import page_cache_invalidate
+from home.tasks import enqueue_on_commit
 
+from .. import tasks
 from ..models import (
     OrderStatus,
     SessionStatus,
@@ -69,6 +72,14 @@ def lock_session(session_id: int) -> WorkshopSession:
                 "Please try again in a moment."
             ) from error
         raise
+
+
+def seats_freed(*, session_ids: Iterable[int]) -> None:
+    """Seats came free: after the commit, cached pages show them and the first
+    person on each session's waiting list is offered one. Needs no lock."""
+    page_cache_invalidate()
+    for session_id in sorted(set(session_ids)):
+        enqueue_on_commit(tasks.session_waitlist_offer, session_id)
 
 
 def _locked(session_id: int) -> WorkshopSession:

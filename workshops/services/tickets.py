@@ -8,9 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
 
-from home.email import Attachment, send_templated_email
+from home.email import send_templated_email
 
-from ..ical import session_cancel_ics
 from ..models import (
     Order,
     PaymentMethod,
@@ -21,10 +20,11 @@ from ..models import (
     WorkshopSession,
 )
 from ..models.tickets import new_secret
-from .emails import after_commit, send_ticket
+from .emails import send_ticket
+from .notices import ticket_moved_notify
 from .orders import Attendee
 from .refunds import CENT, refund_request, ticket_price
-from .seats import lock_session, seats_taken
+from .seats import lock_session, seats_freed, seats_taken
 
 
 class TicketError(Exception):
@@ -50,6 +50,7 @@ def ticket_cancel(*, ticket_id: int, refund: bool, user=None) -> Ticket:
             )
         ticket.cancel(refunded=amount)
         order.ticket_cancelled(refunded=amount, refund=refund)
+        seats_freed(session_ids=[ticket.session_id])
         log(
             ticket,
             "workshops.ticket.cancelled",
@@ -164,7 +165,10 @@ def ticket_move(
                 "price_difference": str(quote.difference),
             },
         )
-        after_commit(lambda: _send_moved(ticket, old_session))
+        # Two messages, one METHOD each (RFC 6047): CANCEL takes the old date
+        # out of the attendee's calendar, REQUEST puts the new one in.
+        ticket_moved_notify(ticket_id=ticket.pk, from_session_id=old_session.pk)
+        seats_freed(session_ids=[old_session.pk])
     return ticket
 
 
@@ -177,25 +181,6 @@ def _ticket_take_seat(ticket: Ticket, *, session_id: int) -> None:
         raise TicketError("That session has no free seat.")
     ticket.session = session
     ticket.save(update_fields=["session", "updated_at"])
-
-
-def _send_moved(ticket: Ticket, old_session: WorkshopSession) -> None:
-    # The old entry is withdrawn from the attendee's calendar (same UID,
-    # METHOD:CANCEL) and the new one added, so they never hold both.
-    send_ticket(
-        ticket,
-        template="workshops/emails/ticket_moved",
-        extra_attachments=[
-            Attachment(
-                filename=f"cancelled-{old_session.date:%Y-%m-%d}.ics",
-                content=session_cancel_ics(
-                    old_session, url=old_session.workshop.full_url
-                ),
-                mimetype="text/calendar",
-            )
-        ],
-        context={"old_session": old_session},
-    )
 
 
 def ticket_update_attendee(*, ticket_id: int, name: str, email: str) -> Ticket:
