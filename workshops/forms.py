@@ -227,6 +227,18 @@ class AttendeeChangeForm(PublicForm):
     email = forms.EmailField(label="Attendee email address", max_length=254)
 
 
+class TicketDateForm(PublicForm):
+    """A holder's choice of another date of the same workshop."""
+
+    session = forms.TypedChoiceField(
+        label="Another date", coerce=int, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, choices: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["session"].choices = choices
+
+
 class SeatCodeField(forms.CharField):
     """A seat code as typed: any case, with or without dashes or spaces."""
 

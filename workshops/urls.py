@@ -24,6 +24,11 @@ urlpatterns = [
     ),
     path("tickets/<str:token>/", views.ticket_detail, name="ticket"),
     path(
+        "tickets/<str:token>/date/",
+        views.ticket_change_date,
+        name="ticket_change_date",
+    ),
+    path(
         "tickets/<str:token>/calendar.ics",
         views.ticket_calendar,
         name="ticket_calendar",

@@ -556,3 +556,49 @@ def test_a_service_move_across_prices_needs_the_difference_confirmed(
     )
     ticket.refresh_from_db()
     assert ticket.session == cheaper_workshop
+
+
+def test_a_holder_moves_their_own_ticket_to_another_date(
+    client, ticket, workshop, mailoutbox, commit, run_tasks
+):
+    old_session = ticket.session
+    later = WorkshopSessionFactory(
+        workshop=workshop, date=old_session.date + timezone.timedelta(days=21)
+    )
+    full = WorkshopSessionFactory(
+        workshop=workshop,
+        date=old_session.date + timezone.timedelta(days=28),
+        capacity=0,
+    )
+    page = client.get(f"/tickets/{ticket.token}/").text
+    assert "Change the date" in page and f'value="{later.pk}"' in page
+    assert f'value="{full.pk}"' not in page
+    # A date not offered (sold out) is refused, and nothing moves.
+    url = f"/tickets/{ticket.token}/date/"
+    response = client.post(url, {"session": full.pk}, follow=True)
+    assert "Choose one of the dates listed." in response.text
+    ticket.refresh_from_db()
+    assert ticket.session == old_session
+    mailoutbox.clear()
+    with commit():
+        response = client.post(url, {"session": later.pk}, follow=True)
+    run_tasks()
+    assert "Your ticket is now for the new date." in response.text
+    ticket.refresh_from_db()
+    assert ticket.session == later
+    assert sorted(calendar_part(message)[0] for message in mailoutbox) == [
+        "CANCEL",
+        "REQUEST",
+    ]
+    entry = ModelLogEntry.objects.get(action="workshops.ticket.moved")
+    assert entry.data["to"] == later.pk
+
+
+def test_no_other_date_is_offered_once_the_session_has_begun(ticket, workshop):
+    WorkshopSessionFactory(
+        workshop=workshop, date=ticket.session.date + timezone.timedelta(days=21)
+    )
+    begun = ticket.session.local_start + timezone.timedelta(minutes=1)
+    assert services.ticket_other_dates(ticket=ticket, now=begun) == []
+    with pytest.raises(services.TicketError):
+        services.ticket_change_date(ticket_id=ticket.pk, session_id=ticket.session.pk)

@@ -104,8 +104,10 @@ from .tickets import (
     PriceDifference,
     TicketError,
     ticket_cancel,
+    ticket_change_date,
     ticket_move,
     ticket_move_quote,
+    ticket_other_dates,
     ticket_update_attendee,
 )
 from .waitlist import (
@@ -182,8 +184,10 @@ __all__ = [
     "stripe_event_first_time",
     "stripe_event_handle",
     "ticket_cancel",
+    "ticket_change_date",
     "ticket_move",
     "ticket_move_quote",
+    "ticket_other_dates",
     "ticket_price",
     "ticket_update_attendee",
     "ticket_url",

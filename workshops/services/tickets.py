@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -170,6 +171,39 @@ def ticket_move(
         ticket_moved_notify(ticket_id=ticket.pk, from_session_id=old_session.pk)
         seats_freed(session_ids=[old_session.pk])
     return ticket
+
+
+def ticket_other_dates(
+    *, ticket: Ticket, now: datetime | None = None
+) -> list[WorkshopSession]:
+    """Dates a holder may move their own ticket to, at no cost: the same workshop's
+    open sessions with a free seat. None once their own session has begun,
+    unless it was cancelled."""
+    now = now or timezone.now()
+    session = ticket.session
+    if ticket.status != TicketStatus.VALID or (
+        session.local_start <= now and not session.is_cancelled
+    ):
+        return []
+    others = (
+        WorkshopSession.objects.filter(workshop_id=session.workshop_id)
+        .exclude(pk=session.pk)
+        .select_related("workshop")
+        .order_by("date", "start_time", "pk")
+    )
+    return [other for other in others if other.is_bookable]
+
+
+def ticket_change_date(*, ticket_id: int, session_id: int) -> Ticket:
+    """The holder moves their ticket to another date of the same workshop."""
+    ticket = Ticket.objects.select_related("session__workshop").get(pk=ticket_id)
+    if session_id not in {other.pk for other in ticket_other_dates(ticket=ticket)}:
+        raise TicketError(
+            "That date cannot be chosen now: pick one of the dates listed."
+        )
+    # The same workshop's ticket types, so no price difference; the seat and
+    # the ticket are checked again under their locks.
+    return ticket_move(ticket_id=ticket_id, session_id=session_id)
 
 
 def _ticket_take_seat(ticket: Ticket, *, session_id: int) -> None:

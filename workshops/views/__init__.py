@@ -12,6 +12,7 @@ from .tickets import (
     ticket_calendar,
     ticket_certificate_pdf,
     ticket_certificate_request,
+    ticket_change_date,
     ticket_detail,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "ticket_calendar",
     "ticket_certificate_pdf",
     "ticket_certificate_request",
+    "ticket_change_date",
     "ticket_detail",
 ]

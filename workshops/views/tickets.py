@@ -13,9 +13,16 @@ from home import throttle
 
 from .. import services
 from ..certificate_pdf import certificate_pdf
-from ..forms import AttendeeChangeForm
+from ..formatting import session_when
+from ..forms import AttendeeChangeForm, TicketDateForm
 from ..ical import session_filename, session_ics
-from ..models import Certificate, CertificateStatus, Ticket, TicketStatus
+from ..models import (
+    Certificate,
+    CertificateStatus,
+    Ticket,
+    TicketStatus,
+    WorkshopSession,
+)
 from .calendar import calendar_response
 
 
@@ -69,10 +76,58 @@ def ticket_detail(request: HttpRequest, token: str) -> HttpResponse:
             "page": ticket.session.workshop,
             "form": form,
             "is_valid": ticket.status == TicketStatus.VALID,
+            "date_form": _date_form(ticket),
             **_certificate_context(ticket),
         },
         status=400 if form.is_bound else 200,
     )
+
+
+def _date_form(ticket: Ticket, data=None) -> TicketDateForm | None:
+    """The other dates the holder may move to, each in their zone and the
+    session's; None when there are none."""
+    dates = services.ticket_other_dates(ticket=ticket)
+    if not dates:
+        return None
+    zone = ticket.order.buyer_time_zone
+    return TicketDateForm(data, choices=[(s.pk, _date_label(s, zone)) for s in dates])
+
+
+def _date_label(session: WorkshopSession, zone: str) -> str:
+    label = session_when(session)
+    if zone and zone != session.time_zone:
+        label = f"{session_when(session, zone)} (where it is taught: {label})"
+    if session.audience_label:
+        label = f"{label}, {session.audience_label}"
+    return label
+
+
+@require_POST
+def ticket_change_date(request: HttpRequest, token: str) -> HttpResponse:
+    """The holder moves their own ticket to another date of the same workshop."""
+    ticket = _ticket_or_404(token)
+    if not throttle.allow_client(
+        request, "ticket-change", limit=settings.CHECKOUT_RATE_LIMIT, window=60 * 60
+    ):
+        messages.error(request, "Too many changes in the last hour; try again later.")
+        return redirect("workshops:ticket", token=token)
+    form = _date_form(ticket, request.POST)
+    if form is None or not form.is_valid():
+        messages.error(request, "Choose one of the dates listed.")
+        return redirect("workshops:ticket", token=token)
+    try:
+        services.ticket_change_date(
+            ticket_id=ticket.pk, session_id=form.cleaned_data["session"]
+        )
+    except (services.TicketError, services.CheckoutError) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            "Your ticket is now for the new date. Two emails follow: one takes "
+            "the old date out of your calendar, one puts the new date in.",
+        )
+    return redirect("workshops:ticket", token=token)
 
 
 def _certificate_context(ticket: Ticket) -> dict:
