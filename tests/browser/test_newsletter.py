@@ -74,7 +74,7 @@ def test_mistakes_are_explained_next_to_their_fields(page, demo_site):
     email = page.locator("main").get_by_label("Email address")
     expect(email).to_have_attribute("aria-invalid", "true")
     expect(email).to_have_accessible_description(re.compile("Enter an email"))
-    lists = page.locator("main fieldset")
+    lists = page.locator("main fieldset.nl-form__lists")
     expect(lists).to_have_accessible_description(re.compile("Choose at least one"))
     assert_accessible(page)
     # The demo's readers of the sent issue came by import; nobody else is new.
