@@ -6,13 +6,18 @@ Nguyễn" or "Łukasz". segno draws the QR code of the verification address as a
 PNG without needing Pillow.
 """
 
+from __future__ import annotations
+
 import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import segno
-from fpdf import FPDF
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FAMILY = "DejaVuSans"
@@ -44,6 +49,10 @@ class CertificateContent:
 
 def certificate_pdf(content: CertificateContent) -> bytes:
     """The certificate on one landscape A4 page."""
+    # fpdf2 takes about a second to import (fontTools comes with it): loaded when
+    # a certificate is drawn, not by every process that starts the site.
+    from fpdf import FPDF
+
     pdf = FPDF(orientation="landscape", unit="mm", format="A4")
     pdf.set_title(f"{content.heading}: {content.attendee_name}")
     pdf.set_author(content.organisation_name)
