@@ -339,6 +339,50 @@ def test_a_check_recorded_by_staff_issues_the_code_from_the_day_it_arrived(
     assert SeatCode.objects.count() == 1 and synced.seat_code == code
 
 
+def test_a_check_recorded_after_stripe_was_paid_is_refused_not_hidden(
+    client, stripe, invoice_request, mailoutbox, commit
+):
+    request = issue(invoice_request)
+    stripe.pay_invoice(
+        request.stripe_invoice_id, paid_at=int(timezone.now().timestamp())
+    )
+    with commit():
+        deliver(
+            client,
+            stripe,
+            stripe.invoice_event("invoice.paid", request.stripe_invoice_id),
+        )
+    mailoutbox.clear()
+    stripe.requests.clear()
+    with pytest.raises(services.InvoiceError, match="paid already"):
+        services.invoice_request_record_payment(
+            request_id=request.pk,
+            paid_via=PaidVia.CHECK,
+            amount=Decimal("2600.00"),
+            received_on=timezone.localdate(),
+            reference="Check 10443",
+        )
+    request.refresh_from_db()
+    assert request.paid_via == PaidVia.STRIPE
+    assert not mailoutbox and not stripe.requests
+
+
+def test_a_paid_invoice_we_did_not_note_still_issues_the_requests_code(
+    stripe, invoice_request, commit
+):
+    request = issue(invoice_request)
+    # A second invoice for the same request (two clicks at once), the one paid.
+    InvoiceRequest.objects.filter(pk=request.pk).update(stripe_invoice_id="in_other")
+    stripe.pay_invoice(
+        request.stripe_invoice_id, paid_at=int(timezone.now().timestamp())
+    )
+    with commit():
+        services.invoice_sync(
+            state=payments.invoice_retrieve(request.stripe_invoice_id)
+        )
+    assert SeatCode.objects.get().invoice_request_id == request.pk
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

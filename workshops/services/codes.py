@@ -396,6 +396,8 @@ def seat_code_share(*, seat_code: SeatCode, email: str, name: str = "") -> None:
         raise CodeError("This code has been withdrawn, so it cannot be sent.")
     if timezone.localdate() > seat_code.valid_until:
         raise CodeError("This code has expired, so it cannot be sent.")
+    if seat_code.seats_used() >= seat_code.seats:
+        raise CodeError("Every seat of this code is taken, so it cannot be sent.")
     log(seat_code, "workshops.seatcode.shared")
     send_templated_email(
         template="workshops/emails/code_shared",

@@ -200,6 +200,13 @@ def invoice_request_paid(
         request = InvoiceRequest.objects.select_for_update().get(pk=request_id)
         existing = SeatCode.objects.filter(invoice_request=request).first()
         if existing is not None:
+            if paid_via in {PaidVia.CHECK, PaidVia.WIRE}:
+                # Money that arrived twice: staff must hear it, not "recorded".
+                raise InvoiceError(
+                    f"This request was paid already ({request.get_paid_via_display()}"
+                    f", {request.paid_on:%-d %B %Y}): nothing was recorded. Refund "
+                    "this payment to the buyer."
+                )
             return existing
         request.mark_paid(
             paid_via=paid_via, paid_on=paid_on, amount=amount, reference=reference
@@ -228,13 +235,23 @@ def invoice_request_paid(
 
 def invoice_sync(*, state: payments.InvoiceState, user=None) -> InvoiceRequest | None:
     """Bring a request in line with what Stripe says of its invoice now."""
+    by_reference = InvoiceRequest.objects.filter(
+        pk=_request_pk(state.request_reference)
+    )
     request = (
         InvoiceRequest.objects.filter(stripe_invoice_id=state.id).first()
-        or InvoiceRequest.objects.filter(
-            pk=_request_pk(state.request_reference), stripe_invoice_id=""
-        ).first()
+        or by_reference.filter(stripe_invoice_id="").first()
+        # Paid, but not the invoice we noted (two sent at once): the money is
+        # still this request's, so its code must still be issued.
+        or (by_reference.first() if state.paid else None)
     )
     if request is None:
+        if state.paid and state.request_reference:
+            logger.error(
+                "Paid Stripe invoice %s names %s, which matches no request",
+                state.id,
+                state.request_reference,
+            )
         return None
     if state.paid:
         # The day the money arrived, in the site's zone: not the day we heard.
