@@ -314,3 +314,24 @@ def recently_ended_sessions(
         .filter(attendees__gt=0)
         .order_by("-ends_at")[:limit]
     )
+
+
+def ticket_other_dates(
+    *, ticket: Ticket, now: datetime | None = None
+) -> list[WorkshopSession]:
+    """Dates a holder may move their own ticket to, at no cost: the same workshop's
+    open sessions with a free seat. None once their own session has begun,
+    unless it was cancelled."""
+    now = now or timezone.now()
+    session = ticket.session
+    if ticket.status != TicketStatus.VALID or (
+        session.local_start <= now and not session.is_cancelled
+    ):
+        return []
+    others = (
+        WorkshopSession.objects.filter(workshop_id=session.workshop_id)
+        .exclude(pk=session.pk)
+        .select_related("workshop")
+        .order_by("date", "start_time", "pk")
+    )
+    return [other for other in others if other.is_bookable]

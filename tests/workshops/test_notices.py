@@ -203,6 +203,8 @@ def test_a_cancellation_sends_cancel_and_says_what_happens_to_the_ticket(
     workshop, session, sent
 ):
     holders(session, 2)
+    # A later date with seats: the holders may move there from the ticket page.
+    WorkshopSessionFactory(workshop=workshop, date=session.date + timedelta(days=14))
     with sent():
         publish(workshop, status=SessionStatus.CANCELLED)
     assert len(mail.outbox) == 2
@@ -216,6 +218,17 @@ def test_a_cancellation_sends_cancel_and_says_what_happens_to_the_ticket(
     assert "refunded in full" in message.body
     assert "another date" in message.body and "/tickets/" in message.body
     assert SessionChange.objects.get().kind == ChangeKind.CANCELLED
+
+
+def test_a_cancellation_with_no_other_date_offers_only_the_refund(
+    workshop, session, sent
+):
+    holders(session, 1)
+    with sent():
+        publish(workshop, status=SessionStatus.CANCELLED)
+    [message] = mail.outbox
+    assert "we refund it in full" in message.body
+    assert "Move it to another date" not in message.body
 
 
 def test_the_feed_and_the_session_file_show_the_new_sequence(

@@ -19,6 +19,7 @@ from tests.workshops.factories import (
 from workshops import services
 from workshops.models import (
     OrderStatus,
+    PaymentMethod,
     TicketStatus,
     WaitlistEntry,
     WaitlistSettings,
@@ -168,6 +169,24 @@ def test_taking_a_free_seat_makes_a_ticket_once(client, full_session):
     assert ada.order.status == OrderStatus.PAID
     tickets = ada.order.tickets.all()
     assert [ticket.status for ticket in tickets] == [TicketStatus.VALID]
+
+
+@pytest.mark.django_db
+def test_an_offer_paid_before_the_sweep_noticed_is_booked_not_lapsed(full_session):
+    (ada,) = join(full_session, PEOPLE[0])
+    full_session.tickets.filter(attendee_name="Holder 0").update(
+        status=TicketStatus.CANCELLED
+    )
+    services.session_waitlist_offer(session_id=full_session.pk)
+    ada.refresh_from_db()
+    # Paid through Stripe Checkout; the entry still says "offered".
+    services.order_fulfil(
+        order_id=ada.order.pk, payment_method=PaymentMethod.STRIPE, now=timezone.now()
+    )
+    order = services.waitlist_offer_claim(entry_id=ada.pk)
+    assert order.status == OrderStatus.PAID
+    ada.refresh_from_db()
+    assert ada.status == WaitlistStatus.BOOKED
 
 
 @pytest.mark.django_db

@@ -17,6 +17,7 @@ staff), `attendance` (who came) and
 recorded under the change's locks and sent to Stripe after the commit by a task.
 """
 
+from ..selectors import ticket_other_dates
 from .attendance import AttendanceError, AttendanceResult, session_attendance_record
 from .certificates import (
     CertificateError,
@@ -107,7 +108,6 @@ from .tickets import (
     ticket_change_date,
     ticket_move,
     ticket_move_quote,
-    ticket_other_dates,
     ticket_update_attendee,
 )
 from .waitlist import (

@@ -3,6 +3,7 @@
 The mechanism (baseline, change, ledger, sender) is described in docs/notices.md.
 """
 
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -36,7 +37,10 @@ from ..models import (
     WorkshopSession,
 )
 from ..models.notices import LEFT_DETAIL, SUPERSEDED_DETAIL
+from ..selectors import ticket_other_dates
 from .emails import ticket_url
+
+logger = logging.getLogger(__name__)
 
 # How long a sender may hold a notice in `sending` before another run takes it
 # for dead and marks it uncertain: far longer than one SMTP call.
@@ -298,6 +302,12 @@ def session_notices_send(
                 token=token, state=NoticeState.SKIPPED, detail=str(departed)
             )
             continue
+        except Exception as error:  # never sent: failed, not uncertain
+            logger.exception("Could not build notice %s", notice.pk)
+            SessionNotice.objects.filter(pk=notice.pk).settle(
+                token=token, state=NoticeState.FAILED, detail=f"Not sent: {error}"
+            )
+            continue
         try:
             message.send()
         except Exception as error:  # any mail error is this row's to record
@@ -443,6 +453,8 @@ def notice_context(notice: SessionNotice) -> dict[str, Any]:
         "new": when(session),
         "message": change.message if change else "",
         "ticket_url": ticket_url(ticket),
+        # A move is offered only where the ticket page can make one.
+        "other_dates": bool(ticket_other_dates(ticket=ticket)),
     }
 
 

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -21,6 +20,7 @@ from ..models import (
     WorkshopSession,
 )
 from ..models.tickets import new_secret
+from ..selectors import ticket_other_dates
 from .emails import send_ticket
 from .notices import ticket_moved_notify
 from .orders import Attendee
@@ -171,27 +171,6 @@ def ticket_move(
         ticket_moved_notify(ticket_id=ticket.pk, from_session_id=old_session.pk)
         seats_freed(session_ids=[old_session.pk])
     return ticket
-
-
-def ticket_other_dates(
-    *, ticket: Ticket, now: datetime | None = None
-) -> list[WorkshopSession]:
-    """Dates a holder may move their own ticket to, at no cost: the same workshop's
-    open sessions with a free seat. None once their own session has begun,
-    unless it was cancelled."""
-    now = now or timezone.now()
-    session = ticket.session
-    if ticket.status != TicketStatus.VALID or (
-        session.local_start <= now and not session.is_cancelled
-    ):
-        return []
-    others = (
-        WorkshopSession.objects.filter(workshop_id=session.workshop_id)
-        .exclude(pk=session.pk)
-        .select_related("workshop")
-        .order_by("date", "start_time", "pk")
-    )
-    return [other for other in others if other.is_bookable]
 
 
 def ticket_change_date(*, ticket_id: int, session_id: int) -> Ticket:

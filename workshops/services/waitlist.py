@@ -218,6 +218,14 @@ def waitlist_offer_claim(*, entry_id: int, now: datetime | None = None) -> Order
         if entry.status == WaitlistStatus.BOOKED and order is not None:
             return order
         if (
+            entry.status == WaitlistStatus.OFFERED
+            and order is not None
+            and order.status == OrderStatus.PAID
+        ):
+            # Paid on Stripe before the sweep noted it: the seat is theirs.
+            entry.mark_booked()
+            return order
+        if (
             entry.status != WaitlistStatus.OFFERED
             or order is None
             or order.status != OrderStatus.PENDING
