@@ -206,8 +206,12 @@ def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
             f"Give a name and email address for all {seats} seats."
         )
         return booking.render(status=400)
+    people = [
+        services.Attendee(form.cleaned_data["name"], form.cleaned_data["email"])
+        for form in attendees.forms
+    ]
     if code_form.cleaned_data["seat_code"]:
-        return book_with_code(booking, choice, buyer, attendees, code_form)
+        return book_with_code(booking, choice, buyer, people, code_form)
     try:
         order = services.order_create(
             session_id=booking.session.pk,
@@ -217,10 +221,7 @@ def book_submit(booking: Booking, choice: TicketChoiceForm) -> HttpResponse:
             buyer_name=buyer.cleaned_data["buyer_name"],
             buyer_email=buyer.cleaned_data["buyer_email"],
             buyer_time_zone=buyer.cleaned_data["buyer_time_zone"],
-            attendees=[
-                services.Attendee(form.cleaned_data["name"], form.cleaned_data["email"])
-                for form in attendees.forms
-            ],
+            attendees=people,
             client=throttle.client_ip(request),
         )
     except services.CheckoutError as error:
@@ -232,7 +233,7 @@ def book_with_code(
     booking: Booking,
     choice: TicketChoiceForm,
     buyer: BuyerForm,
-    attendees,
+    people: list[services.Attendee],
     code_form: CodeRedeemForm,
 ) -> HttpResponse:
     """Seats paid with a seat code: no payment step, straight to the order."""
@@ -250,10 +251,7 @@ def book_with_code(
             buyer_name=buyer.cleaned_data["buyer_name"],
             buyer_email=buyer.cleaned_data["buyer_email"],
             buyer_time_zone=buyer.cleaned_data["buyer_time_zone"],
-            attendees=[
-                services.Attendee(form.cleaned_data["name"], form.cleaned_data["email"])
-                for form in attendees.forms
-            ],
+            attendees=people,
             now=now,
         )
     except services.CodeRefused as refused:
@@ -266,22 +264,29 @@ def book_with_code(
     return redirect("workshops:order", token=order.token)
 
 
-def start_payment(request: HttpRequest, order: Order) -> HttpResponse:
+def stripe_checkout_url(order: Order) -> str:
+    """Stripe Checkout for the order, returning to its page or to 'cancelled'.
+
+    Raises payments.PaymentsUnavailable when Stripe cannot be reached.
+    """
     order_page = reverse("workshops:order", args=[order.token])
+    return services.order_start_payment(
+        order=order,
+        success_url=services.absolute(order_page) + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=services.absolute(
+            reverse("workshops:order_cancelled", args=[order.token])
+        ),
+    )
+
+
+def start_payment(request: HttpRequest, order: Order) -> HttpResponse:
     if order.payment_method == PaymentMethod.FREE:
         services.order_fulfil(order_id=order.pk, payment_method=PaymentMethod.FREE)
-        return redirect(order_page)
+        return redirect("workshops:order", token=order.token)
     if order.payment_method == PaymentMethod.DEMO:
         return redirect("workshops:order_demo_pay", token=order.token)
     try:
-        url = services.order_start_payment(
-            order=order,
-            success_url=services.absolute(order_page)
-            + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=services.absolute(
-                reverse("workshops:order_cancelled", args=[order.token])
-            ),
-        )
+        url = stripe_checkout_url(order)
     except payments.PaymentsUnavailable:
         logger.exception("Stripe Checkout could not be started for %s", order)
         services.order_release(order_id=order.pk, status=OrderStatus.FAILED)

@@ -13,6 +13,7 @@ from home import throttle
 from .. import payments, services
 from ..forms_notices import WaitlistJoinForm
 from ..models import PaymentMethod, WaitlistEntry, WaitlistStatus, WorkshopSession
+from .checkout import stripe_checkout_url
 
 logger = logging.getLogger(__name__)
 
@@ -87,14 +88,7 @@ def _take_seat(request: HttpRequest, entry: WaitlistEntry) -> HttpResponse:
     if order.payment_method == PaymentMethod.DEMO:
         return redirect("workshops:order_demo_pay", token=order.token)
     try:
-        url = services.order_start_payment(
-            order=order,
-            success_url=services.absolute(order_page)
-            + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=services.absolute(
-                reverse("workshops:order_cancelled", args=[order.token])
-            ),
-        )
+        url = stripe_checkout_url(order)
     except payments.PaymentsUnavailable:
         logger.exception("Stripe Checkout could not be started for %s", order)
         messages.error(
