@@ -17,6 +17,7 @@ from django.template import Context
 from django.template.loader import get_template, render_to_string
 from wagtail.models import Site
 
+from .mail_providers import carries_calendar_alternative
 from .models import SiteSettings
 
 
@@ -42,23 +43,6 @@ class CalendarInvite:
     method: str
     content: bytes
     filename: str = "invite.ics"
-
-
-# Backends that send the MIME message as Django builds it, or whose API takes
-# any alternative part. The other providers' APIs take only a text and an HTML
-# body (anymail refuses a third), so there the calendar rides as an attachment
-# of type text/calendar with its method, which Gmail and Outlook act on too.
-CALENDAR_ALTERNATIVE_BACKENDS = (
-    "django.core.mail.backends.",
-    "anymail.backends.amazon_ses.",
-    "anymail.backends.sendgrid.",
-    "anymail.backends.test.",
-)
-
-
-def carries_calendar_alternative(backend: str) -> bool:
-    """Whether `backend` can send a text/calendar part inside multipart/alternative."""
-    return backend.startswith(CALENDAR_ALTERNATIVE_BACKENDS)
 
 
 def email_context(*, site: Site | None = None) -> dict[str, Any]:
