@@ -1,15 +1,21 @@
-"""What buyers and attendees are sent: receipts, tickets, with calendar entries."""
+"""What buyers and attendees are sent: receipts and tickets, each holder's own
+calendar entry as an iMIP invitation (docs/notices.md, "The first invitation")."""
 
 from collections.abc import Callable, Sequence
+from email.utils import formataddr, parseaddr
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
+from wagtail.models import Site
 
-from home.email import Attachment, send_templated_email
+from home.email import Attachment, CalendarInvite, send_templated_email
+from home.models import SiteSettings
 
-from ..ical import session_filename, session_ics
-from ..models import Order, Ticket, WorkshopSession
+from ..ical import session_imip
+from ..models import Order, Ticket, TicketStatus, WorkshopSession
 
 
 def absolute(path: str) -> str:
@@ -36,20 +42,105 @@ def after_commit(send: Callable[[], object]) -> None:
     transaction.on_commit(send, robust=True)
 
 
-def calendar_attachment(session: WorkshopSession) -> Attachment:
-    """The session for a ticket holder's calendar, joining link included."""
-    return Attachment(
-        filename=session_filename(session),
-        content=session_ics(
-            session, url=session.workshop.full_url, meeting_url=session.meeting_url
+def default_site() -> Site | None:
+    return Site.objects.filter(is_default_site=True).first()
+
+
+def organizer_address(site: Site | None) -> tuple[str, str]:
+    """(name, email) of the site's contact address: who calendar entries are from."""
+    site_settings = SiteSettings.for_site(site) if site else None
+    if site_settings and site_settings.contact_email:
+        return site_settings.organisation_name, site_settings.contact_email
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)
+
+
+def sender_for(organizer: tuple[str, str]) -> str | None:
+    """From the ORGANIZER where our domain may send as it, as iMIP advises.
+
+    Calendar apps trust an update most when the sender is the organizer; an
+    address of another domain would fail SPF and DMARC, so then the site's
+    usual sender (None) it is, with the organizer as Reply-To.
+    """
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2].lower()
+    if organizer[1].rpartition("@")[2].lower() == domain:
+        return formataddr(organizer)
+    return None
+
+
+def ticket_calendar_invite(
+    ticket: Ticket,
+    *,
+    session: WorkshopSession | None = None,
+    method: str = "REQUEST",
+    organizer: tuple[str, str] | None = None,
+) -> CalendarInvite:
+    """A holder's own calendar entry as an iMIP invitation (joining link included).
+
+    The ticket email and every later notice build it here: the session's UID,
+    its current SEQUENCE, the same ORGANIZER, the holder as ATTENDEE. So the
+    first entry is already one a later REQUEST or CANCEL replaces in Google,
+    Outlook and Apple calendars, instead of a plain event beside it.
+    """
+    session = session or ticket.session
+    if organizer is None:
+        organizer = organizer_address(default_site())
+    return CalendarInvite(
+        method=method,
+        content=session_imip(
+            session,
+            method=method,
+            url=session.workshop.full_url or settings.BASE_URL,
+            organizer=organizer,
+            attendee=(ticket.attendee_name, ticket.attendee_email),
+            stamp=timezone.now(),
+            meeting_url=session.meeting_url,
         ),
-        mimetype="text/calendar",
+    )
+
+
+def invitation(
+    ticket: Ticket, *, method: str = "REQUEST", site: Site | None = None
+) -> dict[str, Any]:
+    """What an email carrying a holder's invitation adds: the part and its sender.
+
+    Keyword arguments for `send_templated_email`, as the notices send them.
+    """
+    site = site or default_site()
+    organizer = organizer_address(site)
+    return {
+        "invite": ticket_calendar_invite(ticket, method=method, organizer=organizer),
+        "reply_to": [organizer[1]],
+        "from_email": sender_for(organizer),
+        "site": site,
+    }
+
+
+def holds_session(email: str, session_id: int, *, besides: Ticket) -> bool:
+    """Whether `email` keeps another valid ticket for the session than `besides`.
+
+    Then their calendar entry (one per address and UID) must stay.
+    """
+    return (
+        Ticket.objects.filter(
+            session_id=session_id,
+            status=TicketStatus.VALID,
+            attendee_email__iexact=email,
+        )
+        .exclude(pk=besides.pk)
+        .exists()
     )
 
 
 def send_confirmation(order: Order) -> None:
-    """The buyer's receipt with every ticket and an .ics per session; each other
-    attendee gets their own ticket."""
+    """The buyer's receipt with every ticket; each holder's own invitations.
+
+    One iMIP message carries one iCalendar object of one METHOD, and iTIP's
+    REQUEST allows several VEVENTs only for one UID, so each date a person
+    holds comes as its own message: the receipt itself when the buyer holds
+    one date, else one invitation email per date. Someone who buys for others
+    and does not attend gets no calendar entry: the holders get theirs, and
+    only holders hear of changes.
+    """
     tickets = list(
         order.tickets.select_related("session__workshop").order_by(
             "session__starts_at", "session_id", "pk"
@@ -60,11 +151,16 @@ def send_confirmation(order: Order) -> None:
         by_session.setdefault(ticket.session_id, (ticket.session, []))[1].append(
             (ticket, ticket_url(ticket))
         )
-    # Built once per session for the buyer and every attendee of it.
-    calendars = {
-        session_id: calendar_attachment(session)
-        for session_id, (session, _) in by_session.items()
-    }
+    buyer = order.buyer_email.lower()
+    # The buyer's own ticket of each date they attend, first of each.
+    own: dict[int, Ticket] = {}
+    for ticket in tickets:
+        if ticket.attendee_email.lower() == buyer:
+            own.setdefault(ticket.session_id, ticket)
+    site = default_site()
+    receipt_invite = (
+        invitation(next(iter(own.values())), site=site) if len(own) == 1 else {}
+    )
     send_templated_email(
         template="workshops/emails/order_confirmation",
         to=[order.buyer_email],
@@ -74,16 +170,17 @@ def send_confirmation(order: Order) -> None:
             "sessions": list(by_session.values()),
             "tickets": [(ticket, ticket_url(ticket)) for ticket in tickets],
             "order_url": order_url(order),
+            "invited": bool(receipt_invite),
+            "invitations_follow": len(own) > 1,
         },
-        attachments=list(calendars.values()),
+        **({"site": site} | receipt_invite),
     )
+    if len(own) > 1:
+        for ticket in own.values():
+            send_ticket(ticket, template="workshops/emails/ticket_invitation")
     for ticket in tickets:
-        if ticket.attendee_email.lower() != order.buyer_email.lower():
-            send_ticket(
-                ticket,
-                template="workshops/emails/ticket_issued",
-                calendar=calendars[ticket.session_id],
-            )
+        if ticket.attendee_email.lower() != buyer:
+            send_ticket(ticket, template="workshops/emails/ticket_issued")
 
 
 def send_ticket(
@@ -92,9 +189,8 @@ def send_ticket(
     template: str,
     extra_attachments: Sequence[Attachment] = (),
     context: dict | None = None,
-    calendar: Attachment | None = None,
 ) -> None:
-    """One attendee's ticket, with its link and the session's calendar entry."""
+    """One holder's ticket, with its link and their invitation to the session."""
     send_templated_email(
         template=template,
         to=[ticket.attendee_email],
@@ -105,8 +201,6 @@ def send_ticket(
             "ticket_url": ticket_url(ticket),
             **(context or {}),
         },
-        attachments=[
-            calendar or calendar_attachment(ticket.session),
-            *extra_attachments,
-        ],
+        attachments=list(extra_attachments),
+        **invitation(ticket),
     )

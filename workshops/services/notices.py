@@ -7,22 +7,18 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from email.utils import formataddr, parseaddr
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
-from wagtail.models import Site
 
-from home.email import CalendarInvite, render_templated_email
-from home.models import SiteSettings
+from home.email import render_templated_email
 from home.tasks import enqueue_on_commit
 
 from .. import tasks
 from ..formatting import session_when
-from ..ical import event_status, session_imip
+from ..ical import event_status
 from ..models import (
     CalendarState,
     ChangeKind,
@@ -38,7 +34,13 @@ from ..models import (
 )
 from ..models.notices import LEFT_DETAIL, SUPERSEDED_DETAIL
 from ..selectors import ticket_other_dates
-from .emails import ticket_url
+from .emails import (
+    default_site,
+    organizer_address,
+    sender_for,
+    ticket_calendar_invite,
+    ticket_url,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -357,7 +359,7 @@ def _notice_message(notice: SessionNotice):
     if notice.reason != NoticeReason.CHANGE and ticket.status != TicketStatus.VALID:
         raise _Departed(LEFT_DETAIL)
     SessionNotice.objects.filter(pk=notice.pk).update(email=ticket.attendee_email)
-    site = Site.objects.filter(is_default_site=True).first()
+    site = default_site()
     organizer = organizer_address(site)
     invite = ticket_calendar_invite(
         ticket, session=session, method=notice.method, organizer=organizer
@@ -376,56 +378,6 @@ def _notice_message(notice: SessionNotice):
         invite=invite,
         site=site,
     )
-
-
-def sender_for(organizer: tuple[str, str]) -> str | None:
-    """From the ORGANIZER where our domain may send as it, as iMIP advises.
-
-    Calendar apps trust an update most when the sender is the organizer; an
-    address of another domain would fail SPF and DMARC, so then the site's
-    usual sender (None) it is, with the organizer as Reply-To.
-    """
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2].lower()
-    if organizer[1].rpartition("@")[2].lower() == domain:
-        return formataddr(organizer)
-    return None
-
-
-def ticket_calendar_invite(
-    ticket: Ticket,
-    *,
-    session: WorkshopSession | None = None,
-    method: str = "REQUEST",
-    organizer: tuple[str, str] | None = None,
-) -> CalendarInvite:
-    """A holder's own calendar entry as an iMIP invitation (joining link included).
-
-    Sent with the ticket too, the first entry is already one a later REQUEST or
-    CANCEL with the same UID replaces in Google, Outlook and Apple calendars.
-    """
-    session = session or ticket.session
-    if organizer is None:
-        organizer = organizer_address(Site.objects.filter(is_default_site=True).first())
-    return CalendarInvite(
-        method=method,
-        content=session_imip(
-            session,
-            method=method,
-            url=session.workshop.full_url or settings.BASE_URL,
-            organizer=organizer,
-            attendee=(ticket.attendee_name, ticket.attendee_email),
-            stamp=timezone.now(),
-            meeting_url=session.meeting_url,
-        ),
-    )
-
-
-def organizer_address(site: Site | None) -> tuple[str, str]:
-    """(name, email) of the site's contact address: who calendar entries are from."""
-    site_settings = SiteSettings.for_site(site) if site else None
-    if site_settings and site_settings.contact_email:
-        return site_settings.organisation_name, site_settings.contact_email
-    return parseaddr(settings.DEFAULT_FROM_EMAIL)
 
 
 def notice_context(notice: SessionNotice) -> dict[str, Any]:

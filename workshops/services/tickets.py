@@ -21,11 +21,22 @@ from ..models import (
 )
 from ..models.tickets import new_secret
 from ..selectors import ticket_other_dates
-from .emails import send_ticket
+from .emails import holds_session, invitation, send_ticket
 from .notices import ticket_moved_notify
 from .orders import Attendee
 from .refunds import CENT, refund_request, ticket_price
 from .seats import lock_session, seats_freed, seats_taken
+
+
+def _withdrawal(ticket: Ticket, *, email: str, besides: Ticket | None = None) -> dict:
+    """A CANCEL for the entry `email` had of the ticket's session, if none remains.
+
+    Their invitation carried the joining link and would never hear of a change
+    again; another valid seat of theirs in the session keeps it.
+    """
+    if holds_session(email, ticket.session_id, besides=besides or ticket):
+        return {}
+    return invitation(ticket, method="CANCEL")
 
 
 class TicketError(Exception):
@@ -62,6 +73,7 @@ def ticket_cancel(*, ticket_id: int, refund: bool, user=None) -> Ticket:
             template="workshops/emails/ticket_cancelled",
             to=[ticket.attendee_email],
             context={"ticket": ticket, "order": order, "refunded": amount},
+            **_withdrawal(ticket, email=ticket.attendee_email),
         )
     return ticket
 
@@ -222,5 +234,14 @@ def ticket_update_attendee(*, ticket_id: int, name: str, email: str) -> Ticket:
                     "previous": previous,
                     "session": ticket.session,
                 },
+                **_withdrawal(
+                    Ticket(
+                        session=ticket.session,
+                        attendee_name=previous.name,
+                        attendee_email=previous.email,
+                    ),
+                    email=previous.email,
+                    besides=ticket,
+                ),
             )
     return ticket
