@@ -1,13 +1,34 @@
-"""Django's Redis cache, with one client per connection pool instead of one per call.
+"""The cache every web machine shares: Django's Redis cache, made cheaper per request.
 
-Django's RedisCacheClient builds a new `redis.Redis` for every operation, and
-redis-py's constructor fills in its table of response callbacks each time:
-about a quarter of a millisecond, more than the round trip itself, on every
-cache read of every page. A client is safe to share between threads (the
-pool hands out connections), so one per pool is kept.
+Two things Django's RedisCache does not do:
+
+- Django's RedisCacheClient builds a new `redis.Redis` for every operation, and
+  redis-py's constructor fills in its table of response callbacks each time:
+  about a quarter of a millisecond, more than the round trip itself, on every
+  cache read of every page. A client is safe to share between threads (the
+  pool hands out connections), so one per pool is kept.
+- A number every request reads (the page cache's generation) costs a round
+  trip per request, most of what a cached page costs. `pushed_counter()` keeps
+  it in each process's memory instead, pushed to every process through Redis
+  pub/sub when it moves (`PushedCounter`; docs/deploy.md, "The page cache").
 """
 
+import logging
+import os
+import threading
+import time
+
+import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+logger = logging.getLogger(__name__)
+
+# The listener reads the number again this often, whatever it was told.
+CHECK_SECONDS = 1.0
+# A copy the listener has not confirmed for this long is not trusted: each
+# request then asks Redis itself, as it would without the listener.
+TRUST_SECONDS = 3.0
+RETRY_SECONDS = 1.0
 
 
 class ReusedRedisCacheClient(RedisCacheClient):
@@ -24,9 +45,132 @@ class ReusedRedisCacheClient(RedisCacheClient):
         return client
 
 
+def _clock() -> int:
+    # A counter that starts from the clock never repeats the numbers it had
+    # before Redis lost it, which may still be in the keys of stored entries.
+    return time.time_ns() // 1000
+
+
+class PushedCounter:
+    """A counter in Redis that every process reads from its own memory.
+
+    `advance()` increments it and publishes the new value on a channel. In
+    each process a daemon thread subscribes to the channel, and only once
+    Redis has confirmed the subscription reads the number (so no advance can
+    fall between the two), then takes every value published, and reads the
+    number again every CHECK_SECONDS, which bounds the lag if a message were
+    ever lost. `value()` answers from memory while that thread has confirmed
+    its copy within TRUST_SECONDS, and reads Redis otherwise: before the
+    thread is up, in a process just forked, while Redis is unreachable. The
+    value only moves forward, unless Redis itself went back (a restored
+    snapshot): two checks in a row below the copy replace it.
+    """
+
+    def __init__(self, client: redis.Redis, key: str):
+        self.client = client
+        self.key = key
+        # Channels are server-wide, keys are per database: two sites on one
+        # Redis must not hear each other's numbers.
+        database = client.connection_pool.connection_kwargs.get("db", 0)
+        self.channel = f"{key}:advanced:db{database}"
+        self._value: int | None = None
+        self._confirmed = 0.0
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def value(self) -> int:
+        self._listen_in_this_process()
+        if time.monotonic() - self._confirmed < TRUST_SECONDS:
+            return self._value
+        return self._remember(self._read())
+
+    def advance(self) -> int:
+        self.client.set(self.key, _clock(), nx=True)
+        value = self.client.incr(self.key)
+        self.client.publish(self.channel, value)
+        return self._remember(value)
+
+    def _read(self) -> int:
+        value = self.client.get(self.key)
+        if value is None:
+            self.client.set(self.key, _clock(), nx=True)
+            value = self.client.get(self.key)
+        return int(value)
+
+    def _remember(self, value: int) -> int:
+        with self._lock:
+            if self._value is None or value > self._value:
+                self._value = value
+            return self._value
+
+    def _listen_in_this_process(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # A forked process has the parent's numbers but not its thread.
+            self._pid, self._confirmed = os.getpid(), 0.0
+            threading.Thread(
+                target=self._listen, name=f"counter {self.key}", daemon=True
+            ).start()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                self._follow()
+            except (redis.RedisError, OSError, ValueError) as error:
+                logger.warning("Not following %s: %s", self.channel, error)
+            self._confirmed = 0.0
+            time.sleep(RETRY_SECONDS)
+
+    def _follow(self) -> None:
+        pubsub = self.client.pubsub()
+        try:
+            pubsub.subscribe(self.channel)
+            deadline = time.monotonic() + TRUST_SECONDS
+            while (message := pubsub.get_message(timeout=CHECK_SECONDS)) is None or (
+                message["type"] != "subscribe"
+            ):
+                if time.monotonic() > deadline:
+                    raise redis.TimeoutError("no confirmation of the subscription")
+            below = False
+            while True:
+                stored = self._read()
+                if below and stored < self._value:
+                    with self._lock:
+                        self._value = stored
+                below = stored < self._remember(stored)
+                self._confirmed = checked = time.monotonic()
+                while (wait := checked + CHECK_SECONDS - time.monotonic()) > 0:
+                    message = pubsub.get_message(timeout=wait)
+                    if message is not None and message["type"] == "message":
+                        self._remember(int(message["data"]))
+        finally:
+            pubsub.close()
+
+
+_counters: dict[tuple[str, str], PushedCounter] = {}
+_counters_lock = threading.Lock()
+
+
 class SharedRedisCache(RedisCache):
     """The cache every web machine shares (CACHE_URL=redis://...)."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedRedisCacheClient
+
+    def pushed_counter(self, key: str) -> PushedCounter:
+        """The counter under `key`, one per process (Django keeps a cache per thread).
+
+        Stored as Django stores an integer, so `get()` and `incr()` still read it.
+        """
+        full_key = self.make_and_validate_key(key)
+        where = (self._servers[0], full_key)
+        with _counters_lock:
+            counter = _counters.get(where)
+            if counter is None:
+                client = self._cache.get_client(full_key, write=True)
+                counter = _counters[where] = PushedCounter(client, full_key)
+            return counter

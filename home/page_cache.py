@@ -1,13 +1,15 @@
 """The shared page cache: whole public pages and fragments, and what clears them.
 
 Everything cached here is keyed by one *generation* number kept in the
-configured cache (Redis when several machines serve the site). Publishing,
+configured cache (Redis when several machines serve the site, which pushes it
+to every process so that a request need not ask for it). Publishing,
 unpublishing or moving a page, editing a snippet the pages show, or taking
 seats moves the generation on once the transaction commits, and every machine
 then misses the old entries, which expire by themselves. docs/deploy.md
 ("The page cache") describes the mechanism and its guarantees.
 """
 
+import functools
 import hashlib
 import pickle
 import re
@@ -18,7 +20,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.text import compress_string
@@ -49,22 +53,47 @@ def seconds() -> int:
     return settings.PAGE_CACHE_SECONDS
 
 
+@functools.cache
+def _counter():
+    # A cache that can push the number to every process (config.cache's
+    # SharedRedisCache) saves each request a round trip; any other is read.
+    # One per process: forgotten when a test changes the caches.
+    pushed = getattr(cache, "pushed_counter", None)
+    return pushed(GENERATION_KEY) if pushed is not None else None
+
+
+@receiver(setting_changed)
+def _caches_changed(*, setting: str, **kwargs) -> None:
+    if setting == "CACHES":
+        _counter.cache_clear()
+
+
 def generation(request: HttpRequest | None = None) -> int:
     """The current generation, read once per request."""
     if request is not None and hasattr(request, "_page_cache_generation"):
         return request._page_cache_generation
+    counter = _counter()
+    value = counter.value() if counter is not None else _stored_generation()
+    if request is not None:
+        request._page_cache_generation = value
+    return value
+
+
+def _stored_generation() -> int:
     value = cache.get(GENERATION_KEY)
     if value is None:
         # Started from the clock, so a flushed cache never brings back the
         # numbers of entries that may still be stored.
         cache.add(GENERATION_KEY, time.time_ns() // 1000, timeout=None)
         value = cache.get(GENERATION_KEY)
-    if request is not None:
-        request._page_cache_generation = value
     return value
 
 
 def _advance() -> None:
+    counter = _counter()
+    if counter is not None:
+        counter.advance()
+        return
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:
