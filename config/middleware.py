@@ -1,5 +1,6 @@
 """Middleware of the site as a whole: its page cache, security policy, compression."""
 
+import functools
 import re
 
 from csp.middleware import CSPMiddleware
@@ -78,6 +79,15 @@ class PublicGZipMiddleware(GZipMiddleware):
 
 
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+# The date each stored page was made, formatted once rather than per request.
+stored_date = functools.lru_cache(maxsize=256)(http_date)
+# Without one of these a request cannot be answered 304 (or 412).
+CONDITIONAL_HEADERS = {
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+}
 
 
 class PageCacheMiddleware:
@@ -125,9 +135,11 @@ class PageCacheMiddleware:
         # The compressed body is another representation: its tag is weak,
         # as Django's GZipMiddleware makes it.
         etag = f"W/{cached.etag}" if gzip else cached.etag
-        response = get_conditional_response(
-            request, etag=etag, last_modified=cached.last_modified
-        )
+        response = None
+        if CONDITIONAL_HEADERS & request.META.keys():
+            response = get_conditional_response(
+                request, etag=etag, last_modified=cached.last_modified
+            )
         if response is None:
             body = cached.gzipped if gzip else cached.body
             response = HttpResponse(
@@ -143,7 +155,7 @@ class PageCacheMiddleware:
                 if name.lower() in ("cache-control", "vary", "expires"):
                     response[name] = value
         response["ETag"] = etag
-        response["Last-Modified"] = http_date(cached.last_modified)
+        response["Last-Modified"] = stored_date(cached.last_modified)
         response["X-Cache"] = "hit" if hit else "miss"
         return response
 
