@@ -116,11 +116,16 @@ class PushedCounter:
             ).start()
 
     def _listen(self) -> None:
+        logged = False
         while True:
             try:
                 self._follow()
             except (redis.RedisError, OSError, ValueError) as error:
-                logger.warning("Not following %s: %s", self.channel, error)
+                # Once per outage, not once per retry: requests meanwhile
+                # read Redis themselves and the site keeps working.
+                if self._confirmed or not logged:
+                    logger.warning("Not following %s: %s", self.channel, error)
+                    logged = True
             self._confirmed = 0.0
             time.sleep(RETRY_SECONDS)
 
