@@ -11,6 +11,21 @@ from . import page_cache
 from .blocks import BaseStreamBlock, SocialLinkBlock
 
 
+def any_view_restrictions() -> bool:
+    """Whether any page is restricted at all, asked once per change.
+
+    Most sites restrict no page; Wagtail's `public()` and its check before
+    serving a page each read every restriction again (home/receivers.py moves
+    the generation when one is saved or deleted).
+    """
+    return page_cache.shared_value(
+        "any-view-restrictions",
+        [],
+        None,
+        lambda: PageViewRestriction.objects.exists(),
+    )
+
+
 class BasePage(Page):
     """A page with an image for social media; every public page extends it."""
 
@@ -38,14 +53,68 @@ class BasePage(Page):
         # Wagtail asks on every page view, two queries each time; most sites
         # restrict no page at all, and that answer is cached until a
         # restriction is saved or deleted (home/receivers.py).
-        if not page_cache.shared_value(
-            "any-view-restrictions",
-            [],
-            None,
-            lambda: PageViewRestriction.objects.exists(),
-        ):
+        if not any_view_restrictions():
             return PageViewRestriction.objects.none()
         return super().get_view_restrictions()
+
+    def route(self, request, path_components):
+        """Wagtail's routing, with every page on the rest of the path in one query.
+
+        Wagtail asks twice per level (the child by its slug, then its specific
+        row); this reads the rows of the whole path at once and fetches only the
+        specific rows a route needs: the page served, and any page on the way
+        that routes for itself (RoutablePageMixin). Anything unexpected is left
+        to Wagtail's own walk, so the answers are the same.
+        """
+        if not path_components:
+            return super().route(request, path_components)
+        rows = _rows_on_path(request, below=self, slugs=path_components)
+        parent: Page = self
+        for depth, slug in enumerate(path_components, start=1):
+            child = next(
+                (
+                    row
+                    for row in rows
+                    if row.slug == slug
+                    and row.depth == parent.depth + 1
+                    and row.path.startswith(parent.path)
+                ),
+                None,
+            )
+            if child is None:
+                return super().route(request, path_components)
+            child._cached_parent_obj = parent
+            remaining = path_components[depth:]
+            specific_class = child.specific_class
+            if remaining and specific_class and specific_class.route is BasePage.route:
+                parent = child
+                continue
+            specific = child.specific
+            specific._cached_parent_obj = parent
+            return specific.route(request, remaining)
+        return super().route(request, path_components)
+
+
+def _rows_on_path(request, *, below: Page, slugs: list[str]) -> list[Page]:
+    """The pages below `below` that the path may pass through, once per request.
+
+    A page that routes for itself hands the rest of the path back to
+    BasePage.route, which finds its rows here instead of asking again.
+    """
+    known = getattr(request, "_pages_on_path", None)
+    if known is not None and below.path.startswith(known[0]):
+        return known[1]
+    rows = list(
+        Page.objects.filter(
+            path__startswith=below.path,
+            depth__gt=below.depth,
+            depth__lte=below.depth + len(slugs),
+            slug__in=slugs,
+        )
+    )
+    if request is not None:
+        request._pages_on_path = (below.path, rows)
+    return rows
 
 
 class HomePage(BasePage):

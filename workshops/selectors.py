@@ -4,9 +4,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from wagtail.models import Page
+
+from home.selectors import public_pages, top_level_pages
 
 from .models import (
     CertificateStatus,
@@ -34,14 +37,22 @@ SCHEDULE_PAGE_SESSIONS = 40
 WORKSHOP_PAGE_SESSIONS = 12
 
 
-def schedule_page() -> ScheduleIndexPage | None:
-    """The published schedule page, if there is one anyone may see."""
-    return ScheduleIndexPage.objects.live().public().first()
+def schedule_page(request=None) -> ScheduleIndexPage | Page | None:
+    """The published schedule page, if there is one anyone may see.
+
+    With a request, found among the site's top-level pages (read once per
+    request for the menus) when it is one of them, as a plain page to link to.
+    """
+    schedule_type = ContentType.objects.get_for_model(ScheduleIndexPage)
+    for page in top_level_pages(request):
+        if page.content_type_id == schedule_type.pk:
+            return page
+    return public_pages(ScheduleIndexPage.objects.live()).first()
 
 
 def public_workshops(*, under: Page | None = None) -> QuerySet[WorkshopPage]:
     """Workshop pages anyone may see."""
-    workshops = WorkshopPage.objects.live().public()
+    workshops = public_pages(WorkshopPage.objects.live())
     if under is not None:
         workshops = workshops.descendant_of(under)
     return workshops
@@ -107,10 +118,21 @@ def upcoming_sessions(
         .exclude(status=SessionStatus.COMPLETED)
         .order_by("starts_at", "pk")
     )
-    return attach_workshops(
-        list(sessions[:limit] if limit else sessions),
-        {workshop.pk: workshop} if workshop is not None else None,
-    )
+    if workshop is not None:
+        return attach_workshops(
+            list(sessions[:limit] if limit else sessions), {workshop.pk: workshop}
+        )
+    # Lists are short (a block, a page of the schedule): the workshops come in
+    # the same query, bodies left out, then one object per page is kept.
+    sessions = sessions.select_related("workshop").defer("workshop__body")
+    return _one_object_per_workshop(list(sessions[:limit] if limit else sessions))
+
+
+def _one_object_per_workshop(sessions: list[WorkshopSession]) -> list[WorkshopSession]:
+    workshops: dict[int, WorkshopPage] = {}
+    for session in sessions:
+        session.workshop = workshops.setdefault(session.workshop_id, session.workshop)
+    return sessions
 
 
 def _previewed_sessions(

@@ -4,28 +4,15 @@ from django import template
 from wagtail.models import Page, Site
 
 from home import page_cache
-from home.models import SiteSettings
+from home.selectors import site_settings as request_site_settings
+from home.selectors import top_level_pages
 
 register = template.Library()
 
 
 def _top_level_pages(request, *, in_menu: bool) -> list[Page]:
     """The live, public children of the site's root, fetched once per request."""
-    if request is None:
-        return []
-    if not hasattr(request, "_top_level_pages"):
-        site = Site.find_for_request(request)
-        request._top_level_pages = (
-            list(
-                site.root_page.get_children()
-                .live()
-                .public()
-                .only("title", "url_path", "show_in_menus")
-            )
-            if site
-            else []
-        )
-    pages = request._top_level_pages
+    pages = top_level_pages(request)
     return [page for page in pages if page.show_in_menus] if in_menu else pages
 
 
@@ -59,7 +46,7 @@ def footer_menu(context):
 def share_meta(context, page):
     """Description, canonical URL and Open Graph tags for sharing a page."""
     request = context.get("request")
-    site_settings = SiteSettings.for_request(request) if request else None
+    site_settings = request_site_settings(request) if request else None
     image = getattr(page, "share_image", None) or (
         site_settings.logo if site_settings else None
     )
@@ -86,5 +73,5 @@ def organisation_name(context) -> str:
         "organisation-name",
         [str(site.pk if site else "")],
         request,
-        lambda: SiteSettings.for_request(request).organisation_name,
+        lambda: request_site_settings(request).organisation_name,
     )

@@ -1,7 +1,9 @@
 """Issues of the newsletter as Wagtail pages, under one archive page."""
 
+from django.core.paginator import Page as DjangoPage
 from django.core.paginator import Paginator
 from django.db import models
+from django.db.models import Count, Window
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -11,6 +13,7 @@ from wagtail.fields import StreamField
 from wagtail.search import index
 
 from home.models import BasePage
+from home.selectors import public_pages
 
 from ..blocks import IssueStreamBlock
 
@@ -38,22 +41,40 @@ class NewsletterArchivePage(RoutablePageMixin, BasePage):
         verbose_name = "newsletter archive page"
 
     def issues(self):
-        return (
-            NewsletterIssuePage.objects.child_of(self)
-            .live()
-            .public()
-            .order_by("-issue_date", "-pk")
+        return public_pages(NewsletterIssuePage.objects.child_of(self).live()).order_by(
+            "-issue_date", "-pk"
         )
+
+    def issues_page(self, number: str) -> DjangoPage:
+        """One page of issues, as `Paginator.get_page` gives it, in one query.
+
+        The issues and how many there are in all come together (a window
+        count); a page past the last, or not a number, is read as the
+        paginator would read it.
+        """
+        paginator = Paginator(self.issues(), ISSUES_PER_PAGE)
+        if not (number.isdigit() and int(number) >= 1):
+            return paginator.get_page(number)
+        wanted = int(number)
+        bottom = (wanted - 1) * ISSUES_PER_PAGE
+        rows = list(
+            self.issues().annotate(total=Window(Count("pk")))[
+                bottom : bottom + ISSUES_PER_PAGE
+            ]
+        )
+        if not rows:
+            return paginator.get_page(number)
+        paginator.count = rows[0].total
+        return paginator._get_page(rows, wanted, paginator)
 
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
         context = super().get_context(request, *args, **kwargs)
-        paginator = Paginator(self.issues(), ISSUES_PER_PAGE)
         number = request.GET.get("page", "1")
         # What a cached fragment of the list is keyed by: anything but a page
         # number reads as the first page, as the paginator reads it.
         context["issues_page"] = number if number.isdigit() else "1"
         # Lazy: the list may come from a cached fragment and need no query.
-        context["issues"] = SimpleLazyObject(lambda: paginator.get_page(number))
+        context["issues"] = SimpleLazyObject(lambda: self.issues_page(number))
         context["feed_urls"] = {
             name: self.reverse_subpage(name) for name in ("rss", "atom")
         }

@@ -1,5 +1,7 @@
 """The sign-up form, for any template: the footer, a home-page block, a page."""
 
+import copy
+
 from django import template
 from django.urls import reverse
 
@@ -22,6 +24,28 @@ def _next_form_number(request) -> int:
     return number
 
 
+def _blank_form(request, *, source: str, consent_digest: str, auto_id: str):
+    """An empty sign-up form; a second one on the page shares the first's lists.
+
+    The form reads the public lists when it is made: a page with two forms (a
+    block and the footer) would read them twice. Unbound forms only render,
+    so the second is the first with its own ids and source.
+    """
+    first = getattr(request, "_newsletter_blank_form", None)
+    if first is None or first.consent_digest != consent_digest:
+        form = SignupForm(
+            initial={"source": source}, consent_digest=consent_digest, auto_id=auto_id
+        )
+        if request is not None:
+            request._newsletter_blank_form = form
+        return form
+    form = copy.copy(first)
+    form.initial = {"source": source}
+    form.auto_id = auto_id
+    form._bound_fields_cache = {}
+    return form
+
+
 @register.inclusion_tag("newsletter/tags/signup_form.html", takes_context=True)
 def newsletter_signup_form(context, source="footer", heading="", form=None, prefix=""):
     """The sign-up form, posting to the newsletter's subscribe view.
@@ -33,13 +57,15 @@ def newsletter_signup_form(context, source="footer", heading="", form=None, pref
     public.
     """
     request = context.get("request")
+    # Usually already read with the site's own settings (home.selectors).
     settings = NewsletterSettings.for_request(request) if request else None
     consent_text = settings.consent_text if settings else ""
     number = prefix or f"nl-{_next_form_number(request)}"
     # An undefined `form` in the calling template arrives as "".
     if not isinstance(form, SignupForm):
-        form = SignupForm(
-            initial={"source": source},
+        form = _blank_form(
+            request,
+            source=source,
             consent_digest=ConsentText.digest_of(consent_text),
             auto_id=f"{number}-%s",
         )

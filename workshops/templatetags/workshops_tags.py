@@ -42,11 +42,12 @@ def session_calendar_urls(context, session: WorkshopSession) -> dict[str, str]:
 @register.inclusion_tag("workshops/tags/upcoming_sessions.html", takes_context=True)
 def upcoming_sessions(context, count: int = 4, heading: str = ""):
     """The next sessions of every public workshop, with a link to the schedule."""
+    request = context.get("request")
     return {
-        "request": context.get("request"),
+        "request": request,
         "sessions": select_upcoming_sessions(limit=count),
         "heading": heading,
-        "schedule": schedule_page(),
+        "schedule": schedule_page(request),
     }
 
 
