@@ -14,6 +14,7 @@ import smtplib
 import socket
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Protocol
 
 import requests
@@ -46,6 +47,13 @@ def carries_calendar_alternative(backend: str) -> bool:
 
 class Recipient(Protocol):
     """Anything with an address: `classify` looks for it in a provider's answer."""
+
+    email: str
+
+
+@dataclass(frozen=True)
+class Address:
+    """One recipient of a transactional email, for `classify`."""
 
     email: str
 

@@ -1,4 +1,4 @@
-"""Date-change notices and waiting lists in the Wagtail admin: the log, a resend.
+"""Date-change notices and waiting lists in the Wagtail admin: the log, resends.
 
 Both name people, so they follow the sales records' rules: the Sales group may
 look (SalesRecordPolicy refuses add, change and delete by hand), and acts only
@@ -8,20 +8,22 @@ through the services.
 from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.views.generic import FormView
 from wagtail.admin import messages
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import IndexView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.base import ViewSetGroup
-from wagtail.admin.widgets.button import Button
+from wagtail.admin.widgets.button import Button, HeaderButton
 
 from home.exports import export_safe
 
 from . import services
 from .formatting import session_when
-from .models import NoticeState, SessionNotice, WaitlistEntry
+from .models import NoticeState, SessionNotice, WaitlistEntry, WorkshopSession
+from .services.notices import NoticeError, session_notices_resend_failed
 from .viewsets import SalesRecordViewSet
 
 
@@ -37,6 +39,29 @@ class NoticeIndexView(IndexView):
             .get_queryset()
             .select_related("ticket", "change", "session__workshop")
         )
+
+    @cached_property
+    def header_buttons(self):
+        """With the log filtered to one session that has failed notices: resend them."""
+        buttons = super().header_buttons
+        session_id = filtered_session(self.request)
+        if session_id is None or not self.request.user.has_perm(
+            "workshops.change_ticket"
+        ):
+            return buttons
+        failed = SessionNotice.objects.filter(
+            session_id=session_id, state=NoticeState.FAILED
+        ).count()
+        if not failed:
+            return buttons
+        return [
+            *buttons,
+            HeaderButton(
+                f"Send failed ones again ({failed})",
+                url=reverse("workshops_notices:resend_failed", args=[session_id]),
+                icon_name="mail",
+            ),
+        ]
 
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
@@ -89,6 +114,17 @@ class NoticeViewSet(SalesRecordViewSet):
         "sent_at",
         "detail",
     ]
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path(
+                "session/<int:session_id>/resend-failed/",
+                ResendFailedNoticesView.as_view(),
+                name="resend_failed",
+            ),
+        ]
+
     inspect_view_fields = [
         "ticket",
         "email",
@@ -211,3 +247,77 @@ class ResendNoticeView(PermissionRequiredMixin, WagtailAdminTemplateMixin, FormV
         return redirect(
             reverse("workshops_notices:index") + f"?session={self.notice.session_id}"
         )
+
+
+def filtered_session(request) -> int | None:
+    """The one session the notice log is filtered to, if it is."""
+    values = request.GET.getlist("session")
+    if len(values) == 1 and values[0].isdigit():
+        return int(values[0])
+    return None
+
+
+class ResendFailedNoticesView(
+    PermissionRequiredMixin, WagtailAdminTemplateMixin, FormView
+):
+    """Send a session's failed notices again, after an outage: confirm, then POST.
+
+    The service queues only rows still failed, under their locks, so a second
+    click (or a second tab) queues nothing and nobody gets two copies.
+    """
+
+    permission_required = "workshops.change_ticket"
+    template_name = "workshops/admin/notice_resend_failed.html"
+    header_icon = "mail"
+    page_title = "Send failed notices again"
+    form_class = forms.Form
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        self.session = get_object_or_404(
+            WorkshopSession.objects.select_related("workshop"),
+            pk=kwargs["session_id"],
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_subtitle(self):
+        return self.session.workshop.title
+
+    def log_url(self) -> str:
+        return reverse("workshops_notices:index") + f"?session={self.session.pk}"
+
+    def get_context_data(self, **kwargs):
+        notices = SessionNotice.objects.filter(session=self.session)
+        return super().get_context_data(
+            session=self.session,
+            when=session_when(self.session),
+            failed=list(
+                notices.filter(state=NoticeState.FAILED)
+                .select_related("ticket")
+                .order_by("pk")
+            ),
+            uncertain=notices.filter(state=NoticeState.UNCERTAIN).count(),
+            log_url=self.log_url(),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        try:
+            queued = session_notices_resend_failed(
+                session_id=self.session.pk, user=self.request.user
+            )
+        except NoticeError as error:
+            messages.error(self.request, str(error))
+        else:
+            if queued:
+                messages.success(
+                    self.request,
+                    f"{queued} failed notice{'s' if queued != 1 else ''} queued "
+                    "again; they go in a moment.",
+                )
+            else:
+                messages.warning(
+                    self.request,
+                    "No failed notices to send again: they are on their way or sent.",
+                )
+        return redirect(self.log_url())

@@ -1,6 +1,7 @@
 """Date-change notices under a real kill: PostgreSQL, a real process, SIGKILL."""
 
 import os
+import smtplib
 import subprocess
 import sys
 from collections import Counter
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 from django.utils import timezone
 
@@ -121,6 +123,65 @@ def test_two_senders_at_once_tell_each_holder_once(workshop):
         thread.join()
 
     assert sum(counts) == 30
+    assert Counter(message.to[0] for message in mail.outbox) == Counter(
+        {ticket.attendee_email: 1 for ticket in tickets}
+    )
+
+
+class RefusingBackend(BaseEmailBackend):
+    """Every recipient refused for good (550): the notices end failed."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused(
+            {message.to[0]: (550, b"5.1.1 No such user") for message in messages}
+        )
+
+
+def test_two_clicks_at_once_on_send_failed_ones_again_tell_each_holder_once(
+    workshop, settings
+):
+    import threading
+
+    from workshops.services.notices import session_notices_resend_failed
+
+    session = WorkshopSessionFactory(
+        workshop=workshop, date=timezone.localdate() + timedelta(days=30)
+    )
+    tickets = [
+        make_paid_ticket(session, f"Holder {n}", f"holder{n}@example.com")
+        for n in range(10)
+    ]
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    page = WorkshopPage.objects.get(pk=workshop.pk)
+    sessions = list(page.sessions.all())
+    sessions[0].start_time, sessions[0].end_time = time(7), time(10)
+    page.sessions = sessions
+    page.save_revision().publish()
+    services.session_notices_send(session_id=session.pk)
+    change = session.changes.get()
+    assert set(change.notices.values_list("state", flat=True)) == {NoticeState.FAILED}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    # Two staff (or one double click) at once, each followed by a sender.
+    barrier = threading.Barrier(2)
+    queued, sent = [], []
+
+    def click() -> None:
+        barrier.wait()
+        try:
+            queued.append(session_notices_resend_failed(session_id=session.pk))
+            sent.append(services.session_notices_send(session_id=session.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(queued) == [0, 10]
+    assert sum(sent) == 10
     assert Counter(message.to[0] for message in mail.outbox) == Counter(
         {ticket.attendee_email: 1 for ticket in tickets}
     )

@@ -93,27 +93,50 @@ STALE_DETAIL = (
     "The sender stopped while handing it to the mail server: it may have arrived. "
     "Not resent automatically; resend it if the holder says it did not."
 )
+UNCERTAIN_SEND_DETAIL = (
+    "The mail server may have taken it before the error. Not resent "
+    "automatically; resend it if the holder says it did not arrive."
+)
 LEFT_DETAIL = "The ticket is no longer valid."
+
+
+RESENT_DETAIL = "Resent by staff."
 
 
 class SessionNoticeQuerySet(models.QuerySet):
     """The notice ledger's moves, one method each; each returns the rows it moved."""
 
+    def due(self, *, now: datetime) -> "SessionNoticeQuerySet":
+        """Queued rows a sender may take now: not put off until later."""
+        return self.filter(state=NoticeState.QUEUED).filter(
+            models.Q(retry_at__isnull=True) | models.Q(retry_at__lte=now)
+        )
+
     def hand_over(self, *, token: str, now: datetime) -> int:
         """`queued → sending` under a sender's token, committed before the email."""
-        return self.filter(state=NoticeState.QUEUED).update(
+        return self.due(now=now).update(
             state=NoticeState.SENDING,
             claim_token=token,
             claimed_at=now,
+            retry_at=None,
             attempts=models.F("attempts") + 1,
         )
 
     def settle(self, *, token: str, state: str, detail: str = "") -> int:
-        """`sending → sent | failed` for rows this sender still holds."""
+        """`sending → sent | failed | uncertain` for rows this sender still holds."""
         return self.filter(state=NoticeState.SENDING, claim_token=token).update(
             state=state,
             detail=detail[:255],
             sent_at=timezone.now() if state == NoticeState.SENT else None,
+        )
+
+    def postpone(self, *, token: str, until: datetime, detail: str) -> int:
+        """`sending → queued` until `until`: the mail server provably took nothing."""
+        return self.filter(state=NoticeState.SENDING, claim_token=token).update(
+            state=NoticeState.QUEUED,
+            claim_token="",
+            retry_at=until,
+            detail=detail[:255],
         )
 
     def skip(self, *, detail: str) -> int:
@@ -129,9 +152,17 @@ class SessionNoticeQuerySet(models.QuerySet):
         )
 
     def resend(self) -> int:
-        """Staff ask for another copy: any settled row goes back to the queue."""
+        """Staff ask for another copy: any settled row goes back to the queue.
+
+        With a fresh count of attempts, so the automatic retries of a passing
+        outage apply to it again.
+        """
         return self.exclude(state__in=(NoticeState.QUEUED, NoticeState.SENDING)).update(
-            state=NoticeState.QUEUED, claim_token="", detail="Resent by staff."
+            state=NoticeState.QUEUED,
+            claim_token="",
+            retry_at=None,
+            attempts=0,
+            detail=RESENT_DETAIL,
         )
 
 
@@ -161,7 +192,11 @@ class SessionNotice(models.Model):
     )
     claim_token = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Hand-overs since it was queued (by a change or by staff): the retries of
+    # a mail server's passing refusal stop at NOTICE_ATTEMPTS.
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A queued notice the mail server put off waits until then.
+    retry_at = models.DateTimeField(null=True, blank=True)
     detail = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

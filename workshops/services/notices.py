@@ -10,10 +10,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from wagtail.log_actions import log
 
 from home.email import render_templated_email
+from home.mail_providers import Address, Failure, classify
 from home.tasks import enqueue_on_commit
 
 from .. import tasks
@@ -32,7 +34,7 @@ from ..models import (
     WorkshopPage,
     WorkshopSession,
 )
-from ..models.notices import LEFT_DETAIL, SUPERSEDED_DETAIL
+from ..models.notices import LEFT_DETAIL, SUPERSEDED_DETAIL, UNCERTAIN_SEND_DETAIL
 from ..selectors import ticket_other_dates
 from .emails import (
     default_site,
@@ -47,6 +49,17 @@ logger = logging.getLogger(__name__)
 # How long a sender may hold a notice in `sending` before another run takes it
 # for dead and marks it uncertain: far longer than one SMTP call.
 NOTICE_LEASE = timedelta(minutes=10)
+# The waits before each automatic retry of a notice the mail server provably
+# did not take (a 4xx, a refused connection, a provider's 429 or 503): about
+# an hour and a half in all, longer than most outages and soon enough for a
+# moved date. After the last attempt it is failed for good, for staff.
+NOTICE_RETRY_DELAYS = (
+    timedelta(minutes=2),
+    timedelta(minutes=8),
+    timedelta(minutes=30),
+    timedelta(minutes=60),
+)
+NOTICE_ATTEMPTS = len(NOTICE_RETRY_DELAYS) + 1
 # What a change compares: where the event is in a calendar and how it shows.
 MATERIAL = ("date", "start_time", "end_time", "time_zone", "alternative_date", "status")
 
@@ -276,6 +289,36 @@ def session_notice_resend(*, notice_id: int, user=None) -> SessionNotice:
     return notice
 
 
+def session_notices_resend_failed(*, session_id: int, user=None) -> int:
+    """Staff send a session's failed notices again; how many were queued.
+
+    Only `failed` ones, which the mail server refused: an `uncertain` one may
+    have arrived and is resent one at a time, by a person who asked. A second
+    click finds them queued or sent, and queues nothing.
+    """
+    with transaction.atomic():
+        notices = list(
+            SessionNotice.objects.select_for_update()
+            .filter(session_id=session_id, state=NoticeState.FAILED)
+            .select_related("ticket")
+            .order_by("pk")
+        )
+        if not notices:
+            return 0
+        SessionNotice.objects.filter(
+            pk__in=[notice.pk for notice in notices], state=NoticeState.FAILED
+        ).resend()
+        for notice in notices:
+            log(
+                notice.ticket,
+                "workshops.notice.resent",
+                user=user,
+                data={"notice": notice.pk, "was": notice.state, "bulk": True},
+            )
+        _enqueue_send(session_id)
+    return len(notices)
+
+
 def session_notices_send(
     *,
     session_id: int,
@@ -313,9 +356,14 @@ def session_notices_send(
         try:
             message.send()
         except Exception as error:  # any mail error is this row's to record
-            SessionNotice.objects.filter(pk=notice.pk).settle(
-                token=token, state=NoticeState.FAILED, detail=f"{error}"
-            )
+            retry_at = _settle_send_error(notice, token=token, error=error, now=now())
+            if retry_at is not None:
+                # The server is not taking mail now: the rest of the queue
+                # waits for the retry instead of each trying in vain.
+                enqueue_on_commit(
+                    tasks.session_notices_send, session_id, run_after=retry_at
+                )
+                break
             continue
         if checkpoint:
             checkpoint("sent")
@@ -326,14 +374,53 @@ def session_notices_send(
     return sent
 
 
+def _settle_send_error(
+    notice: SessionNotice, *, token: str, error: Exception, now: datetime
+) -> datetime | None:
+    """Record a send that raised, by what the error says of the message.
+
+    Provably not taken (`Failure.RETRY`): queued again after a wait, up to
+    NOTICE_ATTEMPTS; returns when. Perhaps taken (a dropped connection, an
+    unreadable yes): uncertain, never resent by itself. Refused: failed.
+    """
+    failure = classify(error, [Address(email) for email in notice_recipients(notice)])
+    described = f"{type(error).__name__}: {error}"
+    rows = SessionNotice.objects.filter(pk=notice.pk)
+    if failure is Failure.RETRY and notice.attempts < NOTICE_ATTEMPTS:
+        retry_at = now + NOTICE_RETRY_DELAYS[notice.attempts - 1]
+        rows.postpone(
+            token=token,
+            until=retry_at,
+            detail=f"Attempt {notice.attempts} of {NOTICE_ATTEMPTS} put off by "
+            f"the mail server, trying again at {retry_at:%H:%M} UTC: {described}",
+        )
+        return retry_at
+    if failure in (Failure.UNCERTAIN, Failure.UNREADABLE):
+        rows.settle(
+            token=token,
+            state=NoticeState.UNCERTAIN,
+            detail=f"{UNCERTAIN_SEND_DETAIL} {described}",
+        )
+        return None
+    if failure is Failure.RETRY:
+        described = f"Gave up after {notice.attempts} attempts: {described}"
+    rows.settle(token=token, state=NoticeState.FAILED, detail=described)
+    return None
+
+
+def notice_recipients(notice: SessionNotice) -> list[str]:
+    return [notice.email or notice.ticket.attendee_email]
+
+
 def _hand_over_next(*, session_id: int, now: datetime) -> SessionNotice | None:
     token = secrets.token_hex(16)
     with transaction.atomic():
         pk = (
-            SessionNotice.objects.filter(
-                session_id=session_id, state=NoticeState.QUEUED
-            )
-            .order_by("pk")
+            SessionNotice.objects.filter(session_id=session_id)
+            .due(now=now)
+            # Those never tried first: a row put off for one address's sake
+            # holds nobody else up.
+            .order_by(F("retry_at").asc(nulls_first=True), "pk")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)
             .first()
