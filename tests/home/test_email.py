@@ -1,3 +1,5 @@
+import smtplib
+
 import pytest
 from django.core import mail
 from django.db import transaction
@@ -83,3 +85,63 @@ def test_subjects_are_plain_text_not_html(home_page, commit):
             context={"name": "Ada", "session_name": "Q&A <live>"},
         )
     assert mail.outbox[0].subject == "Your seat on Q&A <live> is saved"
+
+
+def test_an_invite_rides_as_rfc_6047_wants_or_typed_where_the_api_cannot(
+    home_page, settings
+):
+    from email import message_from_bytes
+
+    from home.email import CalendarInvite, render_templated_email
+
+    invite = CalendarInvite(method="REQUEST", content=b"BEGIN:VCALENDAR\r\n")
+    message = render_templated_email(
+        template="emails/reminder",
+        to=["ada@example.com"],
+        context={"name": "Ada", "session_name": "Responding to reports"},
+        invite=invite,
+    )
+    parsed = message_from_bytes(message.message().as_bytes())
+    [alternative, attached] = parsed.get_payload()
+    assert [p.get_content_type() for p in alternative.get_payload()] == [
+        "text/plain",
+        "text/html",
+        "text/calendar",
+    ]
+    assert alternative.get_payload()[2].get_param("method") == "REQUEST"
+    assert (attached.get_content_type(), attached.get_filename()) == (
+        "application/ics",
+        "invite.ics",
+    )
+
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    message = render_templated_email(
+        template="emails/reminder",
+        to=["ada@example.com"],
+        context={"name": "Ada", "session_name": "Responding to reports"},
+        invite=invite,
+    )
+    assert [mimetype for _, mimetype in message.alternatives] == ["text/html"]
+    assert message.attachments[0][2] == "text/calendar; method=REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("error", "meaning"),
+    [
+        (smtplib.SMTPSenderRefused(451, b"4.3.0 Try later", "a@x"), "retry"),
+        (smtplib.SMTPRecipientsRefused({"a@x": (452, b"Mailbox full")}), "retry"),
+        (smtplib.SMTPConnectError(421, b"Too busy"), "retry"),
+        (ConnectionRefusedError(111, "Connection refused"), "retry"),
+        (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), "uncertain"),
+        (TimeoutError("timed out"), "uncertain"),
+        (smtplib.SMTPRecipientsRefused({"a@x": (550, b"No such user")}), "refused"),
+        (smtplib.SMTPAuthenticationError(535, b"Bad login"), "config"),
+    ],
+)
+def test_one_reading_of_what_a_failed_send_means_for_every_app(error, meaning):
+    from home.mail_providers import Address, classify
+    from newsletter.sending import providers
+
+    assert classify(error, [Address("a@x")]).value == meaning
+    # The newsletter reads errors with the same function, not a copy.
+    assert providers.classify is classify
