@@ -1,22 +1,40 @@
 """In-process render time and queries of the main pages, for bench/serve_pages.py.
 
 Run inside the site (`manage.py shell -c "from bench.render_pages import report;
-report()"`) against the benchmark's database. Each page is rendered through
+report()"`) against the benchmark's database, or alone:
+
+    .venv/bin/python bench/render_pages.py
+
+which builds the same database as bench/serve_pages.py (SQLite in a temporary
+folder, or DATABASE_URL's throwaway database; the cache in BENCH_CACHE_URL,
+emptied first) and prints the figures at about 70 sessions and at 700, without
+the HTTP part. Each page is rendered through
 Django's test client as a visitor the page cache does not serve (a cookie of
 its own), so the figure is a real render: "warm" with the shared fragments
 and routes in the cache, as between two changes; "cold" right after a change,
 every fragment rendered again. Prints one line per page.
 """
 
+import os
 import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-from django.db import connection
-from django.test import Client
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+else:
+    # Imported inside the site (manage.py shell): Django is set up.
+    from django.db import connection
+    from django.test import Client
 
-from home import page_cache
-from newsletter.models import NewsletterArchivePage, NewsletterIssuePage
-from workshops.models import WorkshopSession
+    from home import page_cache
+    from newsletter.models import NewsletterArchivePage, NewsletterIssuePage
+    from workshops.models import WorkshopSession
+
+from bench.common import RESET_POSTGRES, production_env
+from bench.common import manage as run_manage
 
 ROUNDS = 30
 
@@ -71,3 +89,57 @@ def report() -> None:
             f"{figures[False][1]:8d} {figures[True][0]:9.1f} {figures[True][1]:8d}",
             flush=True,
         )
+
+
+HEADER = (
+    f"{'page':20} {'sessions':>9} {'warm ms':>9} {'queries':>8} "
+    f"{'cold ms':>9} {'queries':>8}"
+)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
+        env = production_env(
+            BASE_URL="http://127.0.0.1",
+            DATABASE_URL=os.environ.get("DATABASE_URL")
+            or f"sqlite:///{tmp}/bench.sqlite3",
+            CACHE_URL=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/3"),
+            DEFAULT_FROM_EMAIL="bench@example.com",
+            MEDIA_ROOT=f"{tmp}/media",
+            SECURE_HSTS_SECONDS="0",
+        )
+
+        def manage(*command: str) -> None:
+            run_manage(env, *command)
+
+        print("Preparing a database with the demo content ...", flush=True)
+        if env["DATABASE_URL"].startswith("postgres"):
+            manage("shell", "-c", RESET_POSTGRES)
+        manage("shell", "-c", "from django.core.cache import cache; cache.clear()")
+        manage("migrate", "--noinput", "-v0")
+        manage("load_demo")
+        manage(
+            "shell",
+            "-c",
+            "from bench.seed import seed_pages, seed_schedule; "
+            "seed_pages(); seed_schedule()",
+        )
+        manage("db_worker", "--batch", "--no-reload", "--no-startup-delay")
+        print(
+            f"\nIn-process render (median of {ROUNDS}, ms) and queries, on "
+            f"{os.cpu_count()} CPUs, database {env['DATABASE_URL'].split(':')[0]}:\n"
+            "warm: fragments and routes cached; cold: just after a change\n"
+        )
+        print(HEADER, flush=True)
+        report_code = "from bench.render_pages import report; report()"
+        manage("shell", "-c", report_code)
+        manage(
+            "shell",
+            "-c",
+            "from bench.seed import seed_sessions_to; seed_sessions_to(700)",
+        )
+        manage("shell", "-c", report_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from wagtail.contrib.settings.models import BaseSiteSetting
 from wagtail.models import Page, Site
 
-from .models import SiteSettings, any_view_restrictions
+from .models import HomePage, SiteSettings, any_view_restrictions
 
 
 def public_pages(pages: QuerySet) -> QuerySet:
@@ -52,6 +52,7 @@ def site_settings(request) -> SiteSettings:
     Each is left on the request where Wagtail's `for_request` looks first, so
     the header, the footer and the sign-up form read them without a query of
     their own. A setting not saved yet is left to `for_request`, which makes it.
+    The home page's hero image comes along too (`hero_image`).
     """
     attr_name = SiteSettings.get_cache_attr_name()
     if hasattr(request, attr_name):
@@ -60,7 +61,10 @@ def site_settings(request) -> SiteSettings:
     others = _other_site_settings()
     found = (
         SiteSettings.base_queryset()
-        .select_related(*(f"site__{name}" for name in others))
+        .select_related(
+            *(f"site__{name}" for name in others),
+            "site__root_page__homepage__hero_image",
+        )
         .filter(site=site)
         .first()
         if site
@@ -76,3 +80,24 @@ def site_settings(request) -> SiteSettings:
             other._request = request
             setattr(request, other.get_cache_attr_name(), other)
     return found
+
+
+def hero_image(request, page: HomePage):
+    """The home page's hero image, read with the site's settings when it can be.
+
+    On the home page the settings are read anyway (for the title), and the
+    site's root page is the home page: its image rows come in that query.
+    """
+    if page.hero_image_id is None:
+        return None
+    found = site_settings(request) if request is not None else None
+    if found is not None and SiteSettings.site.is_cached(found):
+        root = found.site.root_page
+        home = getattr(root, "homepage", None)
+        if (
+            home is not None
+            and home.pk == page.pk
+            and home.hero_image_id == page.hero_image_id
+        ):
+            return home.hero_image
+    return page.hero_image

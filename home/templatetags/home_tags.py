@@ -4,6 +4,7 @@ from django import template
 from wagtail.models import Page, Site
 
 from home import page_cache
+from home.selectors import hero_image as select_hero_image
 from home.selectors import site_settings as request_site_settings
 from home.selectors import top_level_pages
 
@@ -75,3 +76,9 @@ def organisation_name(context) -> str:
         request,
         lambda: request_site_settings(request).organisation_name,
     )
+
+
+@register.simple_tag(takes_context=True)
+def hero_image(context, page):
+    """The home page's hero image, without a query of its own after a change."""
+    return select_hero_image(context.get("request"), page)

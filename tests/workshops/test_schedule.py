@@ -5,7 +5,7 @@ from datetime import date, time, timedelta
 import pytest
 from bs4 import BeautifulSoup
 from django.db import connection
-from django.template.loader import render_to_string
+from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -157,14 +157,19 @@ def test_query_count_does_not_grow_with_sessions_or_testimonials(
     assert many == few, f"{few} queries with 3 sessions, {many} with 60"
 
 
+def cards(sessions, request) -> str:
+    template = Template("{% load workshops_tags %}{% session_cards sessions %}")
+    return template.render(Context({"sessions": sessions, "request": request}))
+
+
 def test_a_preview_shows_unsaved_and_edited_sessions_uncached(rf, workshop):
     saved = WorkshopSessionFactory(workshop=workshop, audience_label="Live label")
     request = rf.get("/")
-    render_to_string(
-        "workshops/includes/session.html", {"session": saved, "request": request}
-    )  # the live card is now cached
-    request.is_preview = True
+    cards([saved], request)  # the live card is now cached
     saved.audience_label = "Edited, not saved"
+    # Outside a preview the card is the one cached for its row.
+    assert "Live label" in cards([saved], request)
+    request.is_preview = True
     unsaved = WorkshopSession(
         workshop=workshop,
         date=saved.date,
@@ -174,8 +179,5 @@ def test_a_preview_shows_unsaved_and_edited_sessions_uncached(rf, workshop):
         audience_label="Brand new",
     )
     for session, label in ((saved, "Edited, not saved"), (unsaved, "Brand new")):
-        html = render_to_string(
-            "workshops/includes/session.html",
-            {"session": session, "request": request},
-        )
+        html = cards([session], request)
         assert label in html

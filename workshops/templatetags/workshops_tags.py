@@ -1,7 +1,10 @@
 """Session dates and times as people read them, and blocks that list sessions."""
 
 from django import template
+from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from workshops.formatting import session_day, session_when, time_label, zone_label
 from workshops.ical import google_calendar_url
@@ -10,6 +13,9 @@ from workshops.selectors import schedule_page
 from workshops.selectors import upcoming_sessions as select_upcoming_sessions
 
 register = template.Library()
+
+CARD_TEMPLATE = "workshops/includes/session_card.html"
+CARD_SECONDS = 3600
 
 
 @register.inclusion_tag("workshops/includes/session_when.html")
@@ -55,3 +61,58 @@ def upcoming_sessions(context, count: int = 4, heading: str = ""):
 def session_time_in(session: WorkshopSession, zone: str = "") -> str:
     """One line of date and time, in `zone` (for emails: the buyer's zone)."""
     return session_when(session, zone or None)
+
+
+def _card_key(session: WorkshopSession, show_workshop, title_level) -> str:
+    # What a card is drawn from: the session's row, its seats taken and its
+    # workshop's published text; not the page cache's generation, which every
+    # sale moves, so a sale redraws only the card whose seats changed.
+    published = session.workshop.last_published_at
+    return make_template_fragment_key(
+        "session-card",
+        [
+            session.pk,
+            session.updated_at.timestamp(),
+            session.seats_taken,
+            published.timestamp() if published else "",
+            show_workshop,
+            title_level,
+        ],
+    )
+
+
+@register.simple_tag(takes_context=True)
+def session_cards(context, sessions, show_workshop=False, title_level=3) -> str:
+    """Each session as a card, the cached ones read in one round trip.
+
+    show_workshop: name and link the workshop (lists that mix workshops);
+    title_level: the heading level of that name. A card is the same for every
+    visitor (their own time is added in the browser), so it is cached until
+    the session, its seats or its workshop page change; never in a preview,
+    whose sessions may be unsaved.
+    """
+    request = context.get("request")
+    preview = getattr(request, "is_preview", False)
+    sessions = list(sessions)
+    keys = {
+        index: _card_key(session, show_workshop, title_level)
+        for index, session in enumerate(sessions)
+        if session.pk and not preview
+    }
+    stored = cache.get_many(list(keys.values())) if keys else {}
+    card_template = context.template.engine.get_template(CARD_TEMPLATE)
+    cards, drawn = [], {}
+    for index, session in enumerate(sessions):
+        key = keys.get(index)
+        card = stored.get(key) if key else None
+        if card is None:
+            with context.push(
+                session=session, show_workshop=show_workshop, title_level=title_level
+            ):
+                card = card_template.render(context)
+            if key:
+                drawn[key] = card
+        cards.append(card)
+    if drawn:
+        cache.set_many(drawn, timeout=CARD_SECONDS)
+    return mark_safe("".join(cards))  # noqa: S308 (rendered by our template)
