@@ -218,23 +218,33 @@ def order_fulfil(
     payment_intent_id: str = "",
     now: datetime | None = None,
 ) -> Order:
-    """Mark an order paid and its tickets valid, and send the confirmation; once."""
+    """Mark an order paid and its tickets valid, and send the confirmation; once.
+
+    Takes the order's sessions (in key order) before the order's row, on every
+    path: a date change (`session_reschedule`) lists the valid tickets under
+    the session's lock, so tickets made valid here are either listed by it or
+    confirmed after it, with the new times. Sessions before the order is the
+    order every path that locks both takes (checkout, codes, the waiting list,
+    rebooking), so none waits on another crosswise.
+    """
     now = now or timezone.now()
     with transaction.atomic():
+        # A paid order stays paid: a repeated trigger takes no session lock.
+        order = Order.objects.get(pk=order_id)
+        if _settled(order):
+            return order
+        sessions = lock_sessions(order_session_ids(order))
         order = Order.objects.select_for_update().get(pk=order_id)
         # Once paid, always settled: a late or repeated trigger (an ACH event out
         # of order, a second click) must not revive an order staff cancelled.
-        if order.paid_at is not None or order.status in {
-            OrderStatus.PAID,
-            OrderStatus.REFUNDED,
-        }:
+        if _settled(order):
             return order
         hold_kept = order.status == OrderStatus.PROCESSING or (
             order.status == OrderStatus.PENDING
             and order.hold_expires_at is not None
             and order.hold_expires_at > now
         )
-        if not hold_kept and not _seats_still_free(order, now=now):
+        if not hold_kept and not _seats_still_free(order, sessions=sessions, now=now):
             # Paid after the hold lapsed, and the seats went to someone else.
             return order_refund_unseated(
                 order=order, payment_intent_id=payment_intent_id
@@ -258,12 +268,29 @@ def order_fulfil(
     return order
 
 
-def _seats_still_free(order: Order, *, now: datetime) -> bool:
-    """Under every session's lock (in key order): are the order's seats free?"""
+def _settled(order: Order) -> bool:
+    return order.paid_at is not None or order.status in {
+        OrderStatus.PAID,
+        OrderStatus.REFUNDED,
+    }
+
+
+def order_session_ids(order: Order) -> list[int]:
+    """Every session an order holds or held seats in, in key order (for locking).
+
+    Read without a lock: an unpaid order's lines and tickets never change
+    session (only valid tickets are moved).
+    """
+    ids = set(order.lines.values_list("session_id", flat=True))
+    ids.update(order.tickets.values_list("session_id", flat=True))
+    return sorted(ids or {order.session_id})
+
+
+def _seats_still_free(order: Order, *, sessions: dict, now: datetime) -> bool:
+    """Under every session's lock (taken by the caller): are the order's seats free?"""
     per_session: dict[int, int] = {}
     for session_id in order.tickets.values_list("session_id", flat=True):
         per_session[session_id] = per_session.get(session_id, 0) + 1
-    sessions = lock_sessions(list(per_session))
     return all(
         seats_taken(sid, now=now, exclude_order=order.pk) + seats
         <= sessions[sid].effective_capacity
@@ -338,6 +365,9 @@ def order_rebook(*, order: Order, client: str | None = None) -> tuple[Order, boo
     click, a reload) returns the order the first one made, and False.
     """
     with transaction.atomic():
+        # The sessions before the order, as `order_fulfil` takes them: a late
+        # payment for this order may be settling at the same moment.
+        lock_sessions(order_session_ids(order))
         old = Order.objects.select_for_update().get(pk=order.pk)
         if old.rebooked_as_id is not None:
             return old.rebooked_as, False

@@ -208,7 +208,13 @@ def waitlist_offer_claim(*, entry_id: int, now: datetime | None = None) -> Order
     """The person offered a seat takes it: a free seat is theirs at once; a paid one
     goes on to payment (the caller starts it). Twice is the same as once."""
     now = now or timezone.now()
+    session_id = WaitlistEntry.objects.values_list("session_id", flat=True).get(
+        pk=entry_id
+    )
     with transaction.atomic():
+        # The session, then the entry, then the order: as the offer sweep
+        # (`session_waitlist_offer`) and `order_fulfil` take them.
+        lock_session(session_id)
         entry = (
             WaitlistEntry.objects.select_for_update(of=("self",))
             .select_related("order")
@@ -248,8 +254,13 @@ def waitlist_offer_claim(*, entry_id: int, now: datetime | None = None) -> Order
 
 def waitlist_leave(*, entry_id: int) -> WaitlistEntry:
     """Off the list; an offered seat is given back and offered to the next person."""
+    session_id = WaitlistEntry.objects.values_list("session_id", flat=True).get(
+        pk=entry_id
+    )
     with transaction.atomic():
-        entry = WaitlistEntry.objects.select_for_update().get(pk=entry_id)
+        # In the order the offer sweep takes them: session, entry, order.
+        lock_session(session_id)
+        entry = WaitlistEntry.objects.select_for_update(of=("self",)).get(pk=entry_id)
         if entry.status not in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED):
             return entry
         order = entry.order

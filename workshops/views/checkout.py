@@ -280,15 +280,17 @@ def stripe_checkout_url(order: Order) -> str:
 
 
 def start_payment(request: HttpRequest, order: Order) -> HttpResponse:
-    if order.payment_method == PaymentMethod.FREE:
-        services.order_fulfil(order_id=order.pk, payment_method=PaymentMethod.FREE)
-        return redirect("workshops:order", token=order.token)
-    if order.payment_method == PaymentMethod.DEMO:
-        return redirect("workshops:order_demo_pay", token=order.token)
     try:
+        if order.payment_method == PaymentMethod.FREE:
+            services.order_fulfil(order_id=order.pk, payment_method=PaymentMethod.FREE)
+            return redirect("workshops:order", token=order.token)
+        if order.payment_method == PaymentMethod.DEMO:
+            return redirect("workshops:order_demo_pay", token=order.token)
         url = stripe_checkout_url(order)
-    except payments.PaymentsUnavailable:
-        logger.exception("Stripe Checkout could not be started for %s", order)
+    except (payments.PaymentsUnavailable, services.CheckoutError):
+        # Stripe unreachable, or the session too busy to confirm a free seat:
+        # nothing is held for a booking the buyer cannot finish now.
+        logger.exception("Payment could not be started for %s", order)
         services.order_release(order_id=order.pk, status=OrderStatus.FAILED)
         return render(
             request,

@@ -82,6 +82,9 @@ def _take_seat(request: HttpRequest, entry: WaitlistEntry) -> HttpResponse:
     except services.WaitlistError as error:
         messages.error(request, str(error))
         return redirect("workshops:waitlist_entry", token=entry.token)
+    except services.SessionBusy as error:
+        messages.error(request, f"{error} The seat is still held for you.")
+        return redirect("workshops:waitlist_entry", token=entry.token)
     order_page = reverse("workshops:order", args=[order.token])
     if order.payment_method in (PaymentMethod.FREE,) or order.paid_at:
         return redirect(order_page)
