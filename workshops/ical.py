@@ -3,8 +3,9 @@
 Privacy: only what the public page shows goes into public files; the meeting
 link goes only into a ticket holder's own copy, and staff notes never. There is
 no ORGANIZER, so calendar apps send no acceptance replies to anyone (as pretix
-does for its public files). Only `session_imip`, mailed to one ticket holder when
-their session changes, names an ORGANIZER and the holder as ATTENDEE.
+does for its public files). Only `session_imip`, mailed to one ticket holder with
+their ticket and whenever their session changes, names an ORGANIZER and the
+holder as ATTENDEE (docs/notices.md).
 
 Identity: each session's UID never changes and its SEQUENCE rises with every
 change calendar apps must apply, so a later file updates the same entry instead

@@ -158,9 +158,8 @@ def send_confirmation(order: Order) -> None:
         if ticket.attendee_email.lower() == buyer:
             own.setdefault(ticket.session_id, ticket)
     site = default_site()
-    receipt_invite = (
-        invitation(next(iter(own.values())), site=site) if len(own) == 1 else {}
-    )
+    # The receipt is the buyer's invitation when they hold exactly one date.
+    invite = invitation(next(iter(own.values())), site=site) if len(own) == 1 else {}
     send_templated_email(
         template="workshops/emails/order_confirmation",
         to=[order.buyer_email],
@@ -170,10 +169,10 @@ def send_confirmation(order: Order) -> None:
             "sessions": list(by_session.values()),
             "tickets": [(ticket, ticket_url(ticket)) for ticket in tickets],
             "order_url": order_url(order),
-            "invited": bool(receipt_invite),
+            "invited": bool(invite),
             "invitations_follow": len(own) > 1,
         },
-        **({"site": site} | receipt_invite),
+        **(invite or {"site": site}),
     )
     if len(own) > 1:
         for ticket in own.values():
