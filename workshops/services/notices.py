@@ -498,7 +498,8 @@ def notice_context(notice: SessionNotice) -> dict[str, Any]:
 
 
 def notices_reconcile() -> int:
-    """Send what a lost task left queued, and settle dead senders' rows; how many."""
+    """Send what a lost task left queued or a retry made due, and settle dead
+    senders' rows; how many went."""
     session_ids = (
         SessionNotice.objects.filter(
             state__in=(NoticeState.QUEUED, NoticeState.SENDING)
