@@ -16,6 +16,7 @@ from tests.workshops import test_notices as notice_tests
 from tests.workshops.test_notices import holders, publish
 from workshops import services
 from workshops.models import NoticeState, SessionNotice
+from workshops.services import notices
 from workshops.services.notices import (
     NOTICE_ATTEMPTS,
     NOTICE_RETRY_DELAYS,
@@ -55,17 +56,27 @@ def send_at(session, minutes: float) -> int:
     return services.session_notices_send(session_id=session.pk, now=lambda: later)
 
 
-def test_a_notice_the_server_puts_off_goes_again_after_a_wait(workshop, session, smtp):
+def test_a_notice_the_server_puts_off_goes_again_after_a_wait(
+    workshop, session, smtp, monkeypatch
+):
     holders(session, 3)
     smtp.plan[1] = ("mail", 451, "4.3.0 Try again later", False)
     publish(workshop, start_time=time(9), end_time=time(12))
-    # The task ran on publish (no commit needed outside a transaction).
+    queued = []
+    monkeypatch.setattr(
+        notices,
+        "enqueue_on_commit",
+        lambda task, *args, run_after=None: queued.append((task.name, run_after)),
+    )
+    # The sender, as the task queued by the publish runs it.
     services.session_notices_send(session_id=session.pk)
     assert smtp.received == []
     first = SessionNotice.objects.order_by("pk").first()
     assert first.state == NoticeState.QUEUED
     assert first.attempts == 1 and first.retry_at is not None
     assert f"Attempt 1 of {NOTICE_ATTEMPTS}" in first.detail
+    # It is queued again for the moment the wait ends.
+    assert queued == [("session_notices_send", first.retry_at)]
     # That run stopped there rather than try the others on a refusing server.
     assert [n.state for n in SessionNotice.objects.order_by("pk")] == [
         NoticeState.QUEUED
