@@ -17,6 +17,9 @@ from django.utils import timezone
 # Stripe refuses an expiry under 30 minutes and one of exactly 30 can fail at the
 # boundary by the time the request arrives.
 CHECKOUT_LIFETIME = timedelta(minutes=31)
+# Nor will it keep one open more than 24 hours; a minute less allows for our
+# clock running ahead of Stripe's.
+CHECKOUT_MAX_LIFETIME = timedelta(hours=24) - timedelta(minutes=1)
 # Our hold outlives the Checkout Session a little, so a payment completed in its
 # last second still finds its seats while the webhook is on its way.
 HOLD_GRACE = timedelta(minutes=10)
@@ -121,10 +124,21 @@ def checkout_session_create(
     customer_email: str,
     success_url: str,
     cancel_url: str,
+    expires_at: datetime | None = None,
+    replaces: str = "",
     now: datetime | None = None,
 ) -> CheckoutState:
-    """A Checkout Session for one order, a line per session; never two per order."""
-    expires_at = (now or timezone.now()) + CHECKOUT_LIFETIME
+    """A Checkout Session for one order, a line per session; never two at once.
+
+    `expires_at` is kept within what Stripe allows (the shortest when not
+    given). `replaces` names the order's earlier session, expired, when a fresh
+    one is made: its own idempotency key, reused by a repeated click.
+    """
+    now = now or timezone.now()
+    expires_at = min(
+        max(expires_at or now, now + CHECKOUT_LIFETIME), now + CHECKOUT_MAX_LIFETIME
+    )
+    key = f"checkout-{reference}" + (f"-after-{replaces}" if replaces else "")
     try:
         session = client().v1.checkout.sessions.create(
             {
@@ -154,7 +168,7 @@ def checkout_session_create(
             # Our own key: when the client retries after a network error, Stripe
             # returns the session it already made instead of a second one. (The
             # client's random default would differ on each of our calls.)
-            {"idempotency_key": f"checkout-{reference}"},
+            {"idempotency_key": key},
         )
     except stripe.StripeError as error:
         raise PaymentsUnavailable(str(error)) from error

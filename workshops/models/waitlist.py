@@ -41,6 +41,12 @@ class WaitlistStatus(models.TextChoices):
 ON_THE_LIST = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
 
 
+class WaitlistEntryQuerySet(models.QuerySet):
+    def for_order(self, order: Order) -> "WaitlistEntry | None":
+        """The place on a list whose offer an order is, if it is one."""
+        return self.filter(order=order).first()
+
+
 class WaitlistEntry(PrivateLink, models.Model):
     """One person waiting for a seat in one session, in the order they asked."""
 
@@ -68,6 +74,8 @@ class WaitlistEntry(PrivateLink, models.Model):
     offered_at = models.DateTimeField(null=True, blank=True)
     offer_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WaitlistEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -15,6 +15,7 @@ from ..models import (
     OrderStatus,
     PaymentMethod,
     TicketType,
+    WaitlistEntry,
     available_time_zones,
 )
 from .codes import seat_code_issue
@@ -148,9 +149,29 @@ def _payment_method(ticket_type: TicketType) -> str:
 
 
 def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> str:
-    """Where to send the buyer to pay: Stripe Checkout, made once per order."""
-    if order.stripe_checkout_url:
+    """Where to send the buyer to pay: Stripe Checkout, made once per order.
+
+    A waiting-list offer keeps its own, longer hold: its Checkout Session ends
+    when the offer does, as far as Stripe allows, and one that expired while
+    the offer still runs is replaced by a fresh one. No lock is held while
+    Stripe is called; an order released meanwhile has its new session closed.
+    """
+    offer = WaitlistEntry.objects.for_order(order)
+    replaces = ""
+    if offer is not None and order.stripe_checkout_session_id:
+        # The holder may come back (from Stripe's "back", or a day later):
+        # Stripe says whether the session they had can still be paid.
+        current = payments.checkout_session_retrieve(order.stripe_checkout_session_id)
+        if current.status == "open":
+            return current.url
+        if not current.expired:
+            # Complete: paid, or processing; the order's page settles it.
+            return success_url.replace("{CHECKOUT_SESSION_ID}", current.id)
+        replaces = current.id
+    elif order.stripe_checkout_url:
         return order.stripe_checkout_url
+    now = timezone.now()
+    offer_hold = order.hold_expires_at if offer is not None else None
     state = payments.checkout_session_create(
         reference=order.reference,
         lines=[
@@ -165,15 +186,39 @@ def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> s
         customer_email=order.buyer_email,
         success_url=success_url,
         cancel_url=cancel_url,
+        # Paid in its last second, it still finds the seat while the webhook
+        # is on its way: the grace is kept within the offer's own time.
+        expires_at=offer_hold - payments.HOLD_GRACE if offer_hold else None,
+        replaces=replaces,
+        now=now,
     )
-    hold = (state.expires_at or timezone.now()) + payments.HOLD_GRACE
-    Order.objects.filter(pk=order.pk).update(
+    hold = (state.expires_at or now) + payments.HOLD_GRACE
+    # The later of the two: an offer keeps its time, and a seat taken in the
+    # offer's last minutes is held while Stripe's shortest session can be paid.
+    # Either way the hold ends after the Checkout Session can no longer be paid.
+    if offer_hold is not None:
+        hold = max(hold, offer_hold)
+    updated = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
         stripe_checkout_session_id=state.id,
         stripe_checkout_url=state.url,
         hold_expires_at=hold,
     )
+    if not updated:
+        # Released while Stripe answered (the offer lapsed, the buyer left):
+        # nobody may pay for seats that are no longer held.
+        _checkout_close_quietly(state.id)
+        raise CheckoutError("These seats are no longer held for this order.")
     order.stripe_checkout_session_id, order.stripe_checkout_url = state.id, state.url
+    order.hold_expires_at = hold
     return state.url
+
+
+def _checkout_close_quietly(checkout_session_id: str) -> None:
+    try:
+        payments.checkout_session_expire(checkout_session_id)
+    except payments.PaymentsUnavailable:
+        # A payment that still comes is settled as a late one (order_fulfil).
+        logger.warning("Could not close Checkout Session %s", checkout_session_id)
 
 
 def order_sync(
@@ -207,8 +252,33 @@ def order_sync(
     if state.failed:
         return order_release(order_id=order.pk, status=OrderStatus.FAILED)
     if state.expired:
-        return order_release(order_id=order.pk, status=OrderStatus.EXPIRED)
+        return order_checkout_expired(order_id=order.pk, checkout_session_id=state.id)
     return order
+
+
+def order_checkout_expired(
+    *, order_id: int, checkout_session_id: str, now: datetime | None = None
+) -> Order:
+    """Stripe closed a Checkout Session unpaid: the order's seats are free again.
+
+    Not when the session is no longer the order's own (a waiting-list offer's
+    earlier one, replaced), nor for an offer whose hold still runs: its holder
+    may pay with a fresh session until the offer's own time ends, and then
+    `orders_reconcile` (or this, again) releases it.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.stripe_checkout_session_id != checkout_session_id:
+            return order
+        if (
+            order.status == OrderStatus.PENDING
+            and order.hold_expires_at is not None
+            and order.hold_expires_at > now
+            and WaitlistEntry.objects.for_order(order) is not None
+        ):
+            return order
+        return _release(order, status=OrderStatus.EXPIRED)
 
 
 def order_fulfil(
@@ -313,11 +383,16 @@ def order_release(*, order_id: int, status: str) -> Order:
     """An order that will not be paid: free its seats. Paid orders stay paid."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status not in {OrderStatus.PENDING, OrderStatus.PROCESSING}:
-            return order
-        order.release(status=status)
-        log(order, "workshops.order.released", data={"status": status})
-        seats_freed(session_ids=order.tickets.values_list("session_id", flat=True))
+        return _release(order, status=status)
+
+
+def _release(order: Order, *, status: str) -> Order:
+    """Under the order's lock: free the seats of an order still waiting to be paid."""
+    if order.status not in {OrderStatus.PENDING, OrderStatus.PROCESSING}:
+        return order
+    order.release(status=status)
+    log(order, "workshops.order.released", data={"status": status})
+    seats_freed(session_ids=order.tickets.values_list("session_id", flat=True))
     return order
 
 
@@ -333,9 +408,13 @@ def order_abandon(*, order: Order) -> Order:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status == OrderStatus.PENDING:
-            order.release(status=OrderStatus.CANCELLED)
-            log(order, "workshops.order.released", data={"status": order.status})
-            seats_freed(session_ids=order.tickets.values_list("session_id", flat=True))
+            order = _release(order, status=OrderStatus.CANCELLED)
+    return order_checkout_close(order=order)
+
+
+def order_checkout_close(*, order: Order) -> Order:
+    """After a cancellation's commit: its Checkout Session closed, so it cannot be
+    paid. Call it with no lock held; a payment that beat the close is settled."""
     if (
         order.status == OrderStatus.CANCELLED
         and order.paid_at is None

@@ -31,7 +31,7 @@ from ..models import (
 from ..models.tickets import seat_holding_q
 from .emails import absolute
 from .lines import order_add_lines_and_tickets
-from .orders import Attendee, order_fulfil
+from .orders import Attendee, order_checkout_close, order_fulfil
 from .seats import BOOKABLE, lock_session, seats_taken
 
 
@@ -270,6 +270,10 @@ def waitlist_leave(*, entry_id: int) -> WaitlistEntry:
             if order.status == OrderStatus.PENDING:
                 order.release(status=OrderStatus.CANCELLED)
         log(entry, "workshops.waitlist.left")
+    if order is not None:
+        # They may have opened Stripe Checkout and come back: it must not be
+        # paid for a seat now offered to the next person.
+        order_checkout_close(order=order)
     session_waitlist_offer(session_id=entry.session_id)
     return entry
 

@@ -32,6 +32,7 @@ from ..models import (
     SeatCode,
     TicketStatus,
     TicketType,
+    WaitlistEntry,
     WorkshopSession,
 )
 from ..selectors import public_sessions, with_seats_taken
@@ -265,18 +266,26 @@ def book_with_code(
 
 
 def stripe_checkout_url(order: Order) -> str:
-    """Stripe Checkout for the order, returning to its page or to 'cancelled'.
+    """Stripe Checkout for the order, returning to its page or, from "back", to
+    'cancelled' (a waiting-list offer: to the offer, which stays open).
 
-    Raises payments.PaymentsUnavailable when Stripe cannot be reached.
+    Raises payments.PaymentsUnavailable when Stripe cannot be reached, and
+    services.CheckoutError when the order lost its seats meanwhile.
     """
     order_page = reverse("workshops:order", args=[order.token])
     return services.order_start_payment(
         order=order,
         success_url=services.absolute(order_page) + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=services.absolute(
-            reverse("workshops:order_cancelled", args=[order.token])
-        ),
+        cancel_url=services.absolute(back_from_checkout(order)),
     )
+
+
+def back_from_checkout(order: Order) -> str:
+    """Where Stripe's "back" leads: to a waiting-list offer, or to 'cancelled'."""
+    offer = WaitlistEntry.objects.for_order(order)
+    if offer is not None:
+        return reverse("workshops:waitlist_entry", args=[offer.token]) + "?back"
+    return reverse("workshops:order_cancelled", args=[order.token])
 
 
 def start_payment(request: HttpRequest, order: Order) -> HttpResponse:
@@ -362,6 +371,13 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
 def order_cancelled(request: HttpRequest, token: str) -> HttpResponse:
     """Where Stripe sends a buyer who goes back: the seats are given back at once."""
     order = _order_or_404(token)
+    offer = WaitlistEntry.objects.for_order(order)
+    if offer is not None and order.status == OrderStatus.PENDING:
+        # A waiting-list offer (a Checkout Session made before offers returned
+        # to their own page): it stays open until its own time ends.
+        return redirect(
+            reverse("workshops:waitlist_entry", args=[offer.token]) + "?back"
+        )
     if request.method != "POST":
         order = services.order_abandon(order=order)
         return render(

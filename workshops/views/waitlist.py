@@ -12,7 +12,13 @@ from home import throttle
 
 from .. import payments, services
 from ..forms_notices import WaitlistJoinForm
-from ..models import PaymentMethod, WaitlistEntry, WaitlistStatus, WorkshopSession
+from ..models import (
+    OrderStatus,
+    PaymentMethod,
+    WaitlistEntry,
+    WaitlistStatus,
+    WorkshopSession,
+)
 from .checkout import stripe_checkout_url
 
 logger = logging.getLogger(__name__)
@@ -63,6 +69,17 @@ def waitlist_entry(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("workshops:waitlist_entry", token=token)
         return _take_seat(request, entry)
     entry.refresh_from_db()
+    order = entry.order
+    held_until = entry.offer_expires_at
+    if (
+        entry.status == WaitlistStatus.OFFERED
+        and order is not None
+        and order.status == OrderStatus.PENDING
+        and order.hold_expires_at
+    ):
+        # Taken in the offer's last minutes, the seat is held while Stripe
+        # Checkout can still be paid.
+        held_until = max(held_until or order.hold_expires_at, order.hold_expires_at)
     return render(
         request,
         "workshops/waitlist_entry.html",
@@ -72,6 +89,9 @@ def waitlist_entry(request: HttpRequest, token: str) -> HttpResponse:
             "page": entry.session.workshop,
             "on_the_list": entry.status
             in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED),
+            "held_until": held_until,
+            # Stripe's "back" leads here: the offer is still theirs.
+            "back_from_checkout": "back" in request.GET,
         },
     )
 
@@ -97,5 +117,8 @@ def _take_seat(request: HttpRequest, entry: WaitlistEntry) -> HttpResponse:
         messages.error(
             request, "Payment is unavailable for a moment: the seat is still held."
         )
+        return redirect("workshops:waitlist_entry", token=entry.token)
+    except services.CheckoutError:
+        # The offer lapsed while Stripe answered: the page says what it is now.
         return redirect("workshops:waitlist_entry", token=entry.token)
     return redirect(url)
