@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
-from tests.newsletter.smtp_standin import SMTPStandIn
+from tests.newsletter import test_send_failures as send_failure_tests
 from tests.workshops import test_notices as notice_tests
 from tests.workshops.test_notices import holders, publish
 from workshops import services
@@ -30,21 +30,8 @@ pytestmark = pytest.mark.django_db
 contact = notice_tests.contact
 session = notice_tests.session
 sent = notice_tests.sent
-
-
-@pytest.fixture
-def smtp(settings):
-    server = SMTPStandIn().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    yield server
-    server.stop()
+# The SMTP stand-in on 127.0.0.1, as EMAIL_BACKEND, that fails on cue.
+smtp = send_failure_tests.smtp
 
 
 def states():
