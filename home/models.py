@@ -1,6 +1,7 @@
 """The home page, general content pages and the site-wide settings."""
 
 from django.db import models
+from django.db.models import Q
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import StreamField
@@ -99,18 +100,21 @@ def _rows_on_path(request, *, below: Page, slugs: list[str]) -> list[Page]:
     """The pages below `below` that the path may pass through, once per request.
 
     A page that routes for itself hands the rest of the path back to
-    BasePage.route, which finds its rows here instead of asking again.
+    BasePage.route, which finds its rows here instead of asking again. Every
+    child of `below` comes along: routed from the site's root, they are the
+    menus' top-level pages (home.selectors.top_level_pages), read here
+    instead of in a query of their own.
     """
     known = getattr(request, "_pages_on_path", None)
     if known is not None and below.path.startswith(known[0]):
         return known[1]
     rows = list(
         Page.objects.filter(
+            Q(depth=below.depth + 1)
+            | Q(depth__gt=below.depth + 1, depth__lte=below.depth + len(slugs))
+            & Q(slug__in=slugs),
             path__startswith=below.path,
-            depth__gt=below.depth,
-            depth__lte=below.depth + len(slugs),
-            slug__in=slugs,
-        )
+        ).order_by("path")
     )
     if request is not None:
         request._pages_on_path = (below.path, rows)

@@ -22,7 +22,7 @@ def top_level_pages(request) -> list[Page]:
         return []
     if not hasattr(request, "_top_level_pages"):
         site = Site.find_for_request(request)
-        request._top_level_pages = (
+        request._top_level_pages = _routed_children(request, site) or (
             list(
                 public_pages(site.root_page.get_children().live()).only(
                     "title", "url_path", "show_in_menus", "content_type_id"
@@ -32,6 +32,20 @@ def top_level_pages(request) -> list[Page]:
             else []
         )
     return request._top_level_pages
+
+
+def _routed_children(request, site: Site | None) -> list[Page] | None:
+    """The root's live children as routing read them (BasePage.route), if it did.
+
+    Only while no page is restricted: `public()` is then no filter at all.
+    """
+    routed = getattr(request, "_pages_on_path", None)
+    if site is None or routed is None or routed[0] != site.root_page.path:
+        return None
+    if any_view_restrictions():
+        return None
+    depth = site.root_page.depth + 1
+    return [page for page in routed[1] if page.depth == depth and page.live]
 
 
 def _other_site_settings() -> list[str]:

@@ -15,6 +15,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from icalendar import Calendar
+from wagtail.rich_text import RichText
+from wagtail_factories import ImageFactory
 
 from home import page_cache
 from home.models import SiteSettings
@@ -43,17 +45,22 @@ def page_cache_on(settings):
 def site(home_page, schedule, workshop):
     archive = NewsletterArchivePageFactory(parent=home_page, slug="newsletter")
     MailingListFactory(name="Diversity Deep Dives", is_public=True)
-    home_page.body = [
-        ("upcoming_sessions", {"heading": "Next dates", "count": 12}),
-        ("testimonials_by_tag", {"heading": "", "tag": "", "count": 12}),
-        ("newsletter_signup", {"heading": "Get the newsletter"}),
-    ]
+    home_page.hero_image = ImageFactory()
     home_page.save_revision().publish()
     return {"home": home_page, "workshop": workshop, "archive": archive}
 
 
+def linked_paragraphs(count: int, page) -> list[tuple[str, RichText]]:
+    link = f'<a linktype="page" id="{page.pk}">the dates</a>'
+    return [
+        ("paragraph", RichText(f"<p>Paragraph {number}: see {link}.</p>"))
+        for number in range(count)
+    ]
+
+
 def grow(site: dict, count: int) -> None:
-    """Sessions (with a sale each), testimonials and issues up to `count`."""
+    """Sessions (with a sale each), testimonials with photos, issues and linked
+    paragraphs (on the home page and in an issue) up to `count`."""
     workshop, archive = site["workshop"], site["archive"]
     existing = workshop.sessions.count()
     for number in range(existing, count):
@@ -61,7 +68,9 @@ def grow(site: dict, count: int) -> None:
             workshop=workshop, date=timezone.localdate() + timedelta(days=3 + number)
         )
         make_paid_ticket(session, f"Buyer {number}", f"b{number}@example.com")
-    testimonials = [TestimonialFactory() for _ in range(count - existing)]
+    testimonials = [
+        TestimonialFactory(photo=ImageFactory()) for _ in range(count - existing)
+    ]
     chosen = [
         testimonial
         for block in workshop.body
@@ -74,6 +83,19 @@ def grow(site: dict, count: int) -> None:
     workshop.save_revision().publish()
     for _ in range(count - archive.get_children().count()):
         NewsletterIssuePageFactory(parent=archive)
+    # Rich text whose links each name a page: one paragraph per thing.
+    schedule = workshop.get_parent()
+    home = site["home"]
+    home.body = [
+        ("upcoming_sessions", {"heading": "Next dates", "count": 12}),
+        ("testimonials_by_tag", {"heading": "", "tag": "", "count": 12}),
+        ("newsletter_signup", {"heading": "Get the newsletter"}),
+        *linked_paragraphs(count, schedule),
+    ]
+    home.save_revision().publish()
+    issue = archive.get_children().live().first().specific
+    issue.body = linked_paragraphs(count, schedule)
+    issue.save_revision().publish()
 
 
 def queries(client: Client, url: str, *, cold: bool) -> int:
