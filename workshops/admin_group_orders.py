@@ -175,6 +175,20 @@ class IssueInvoiceView(InvoiceRequestActionView):
     form_class = InvoiceIssueForm
     success_message = "The invoice is finalised and Stripe has emailed it."
 
+    def get_initial(self):
+        # After a void, the corrected invoice starts from the voided one's price.
+        return {"unit_price": self.object.unit_price} if self.object.unit_price else {}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.object.invoice_voided:
+            number = self.object.stripe_invoice_number
+            context["note"] = (
+                f"The last Stripe invoice{f' ({number})' if number else ''} was "
+                "voided: this sends a new one in its place."
+            )
+        return context
+
     def act(self, data):
         services.invoice_request_issue(
             request_id=self.object.pk,

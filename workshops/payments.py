@@ -237,6 +237,10 @@ class InvoiceState:
     def paid(self) -> bool:
         return self.status == "paid"
 
+    @property
+    def voided(self) -> bool:
+        return self.status == "void"
+
 
 # Card, US bank account (ACH) and bank transfer into the customer's balance (a
 # wire to the virtual account number Stripe prints on the invoice).
@@ -262,30 +266,36 @@ def invoice_send(
     unit_amount: Decimal,
     days_until_due: int,
     po_number: str = "",
+    replaces: str = "",
+    customer_id: str = "",
 ) -> InvoiceState:
     """A customer, an invoice with one line, finalised and emailed by Stripe.
 
-    Each step carries our own idempotency key (`<reference>-<step>-<amount>`), so
+    Each step carries our own idempotency key (`<reference>-<amount>-<step>`), so
     a retry after a network error or a second click finds the objects the first
-    attempt made instead of billing twice.
+    attempt made instead of billing twice. A corrected invoice after a void
+    names the voided one (`replaces`): new keys for a new invoice, the same
+    keys for each click of that attempt; it goes to the same customer.
     """
-    key = f"{reference}-{seats}x{to_cents(unit_amount)}"
+    attempt = f"-after-{replaces}" if replaces else ""
+    key = f"{reference}{attempt}-{seats}x{to_cents(unit_amount)}"
     metadata = {"invoice_request": reference}
     api = client().v1
     try:
-        customer = api.customers.create(
-            {
-                "name": organisation,
-                "email": email,
-                "description": f"Billing contact: {contact_name}",
-                "metadata": metadata,
-            },
-            {"idempotency_key": f"{key}-customer"},
-        )
+        if not customer_id:
+            customer_id = api.customers.create(
+                {
+                    "name": organisation,
+                    "email": email,
+                    "description": f"Billing contact: {contact_name}",
+                    "metadata": metadata,
+                },
+                {"idempotency_key": f"{key}-customer"},
+            ).id
         fields = [{"name": "PO number", "value": po_number}] if po_number else []
         invoice = api.invoices.create(
             {
-                "customer": customer.id,
+                "customer": customer_id,
                 "collection_method": "send_invoice",
                 "days_until_due": days_until_due,
                 "currency": "usd",
@@ -299,7 +309,7 @@ def invoice_send(
         )
         api.invoice_items.create(
             {
-                "customer": customer.id,
+                "customer": customer_id,
                 "invoice": invoice.id,
                 "description": description,
                 "quantity": seats,

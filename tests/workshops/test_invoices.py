@@ -560,21 +560,181 @@ def test_an_editor_can_create_the_request_page(home_page):
     case.assertCanCreateAt(HomePage, InvoiceRequestPage)
 
 
-def test_a_voided_invoice_is_noted_and_logged_and_issues_nothing(
+def status_log(request) -> list[dict]:
+    return [
+        entry.data
+        for entry in ModelLogEntry.objects.filter(
+            object_id=str(request.pk), action="workshops.invoicerequest.stripe_status"
+        ).order_by("pk")
+    ]
+
+
+def test_a_voided_invoice_returns_the_request_to_requested_once(
     client, stripe, invoice_request, mailoutbox, commit
 ):
     request = issue(invoice_request)
-    stripe.invoices[request.stripe_invoice_id]["status"] = "void"
+    voided = request.stripe_invoice_id
+    stripe.invoices[voided]["status"] = "void"
+    event = stripe.invoice_event("invoice.voided", voided)
     with commit():
-        event = stripe.invoice_event("invoice.voided", request.stripe_invoice_id)
+        assert deliver(client, stripe, event).status_code == 200
+        # Delivered twice, and staff refresh as well: nothing more happens.
+        assert deliver(client, stripe, event).status_code == 200
+        again = stripe.invoice_event("invoice.voided", voided)
+        assert deliver(client, stripe, again).status_code == 200
+        services.invoice_request_refresh(request_id=request.pk)
+    request.refresh_from_db()
+    assert request.status == InvoiceStatus.REQUESTED
+    assert request.stripe_invoice_status == "void"
+    assert request.stripe_invoice_id == voided  # still shown to staff
+    assert status_log(request) == [
+        {"invoice": voided, "from": "open", "to": "void", "request": "requested"}
+    ]
+    assert not SeatCode.objects.exists() and mailoutbox == []
+
+
+def test_after_a_void_issuing_again_sends_a_new_invoice_under_new_keys(
+    client, stripe, invoice_request
+):
+    request = issue(invoice_request)
+    voided, customer = request.stripe_invoice_id, request.stripe_customer_id
+    stripe.invoices[voided]["status"] = "void"
+    deliver(client, stripe, stripe.invoice_event("invoice.voided", voided))
+    stripe.requests.clear()
+    stripe.fail_next = 1  # a lost answer: the client retries with the same key
+    request = issue(invoice_request, unit_price=Decimal("300.00"))
+    assert request.status == InvoiceStatus.INVOICED
+    assert request.stripe_invoice_id not in {"", voided}
+    assert request.stripe_invoice_status == "open"
+    assert request.unit_price == Decimal("300.00")
+    # The same customer, a second invoice; nothing asked of the voided one.
+    paths = [(r.method, r.path) for r in stripe.requests]
+    assert ("POST", "/v1/customers") not in paths
+    assert paths[-4:] == [
+        ("POST", "/v1/invoices"),
+        ("POST", "/v1/invoiceitems"),
+        ("POST", f"/v1/invoices/{request.stripe_invoice_id}/finalize"),
+        ("POST", f"/v1/invoices/{request.stripe_invoice_id}/send"),
+    ]
+    assert stripe.calls("POST", "/v1/invoices")[0].params["customer"] == customer
+    keys = [r.headers["idempotency-key"] for r in stripe.requests]
+    ref = f"INV-REQ-{invoice_request.pk}"
+    assert keys[-4:] == [
+        f"{ref}-after-{voided}-8x30000-{step}"
+        for step in ("invoice", "item", "finalize", "send")
+    ]
+    assert keys[0] == keys[1]  # the retried request kept its key
+    assert len(stripe.invoices) == 2
+    assert stripe.invoices[request.stripe_invoice_id]["amount_due"] == 8 * 30000
+    # A second click of the same attempt bills nobody twice.
+    with pytest.raises(services.InvoiceError):
+        issue(invoice_request, unit_price=Decimal("300.00"))
+    assert len(stripe.invoices) == 2
+    # The voided invoice's news, late, changes nothing of the new one.
+    deliver(client, stripe, stripe.invoice_event("invoice.voided", voided))
+    request.refresh_from_db()
+    assert request.status == InvoiceStatus.INVOICED
+    assert request.stripe_invoice_status == "open"
+
+
+def test_a_second_void_allows_a_third_invoice(client, stripe, invoice_request):
+    first = issue(invoice_request).stripe_invoice_id
+    stripe.invoices[first]["status"] = "void"
+    deliver(client, stripe, stripe.invoice_event("invoice.voided", first))
+    second = issue(invoice_request).stripe_invoice_id
+    stripe.invoices[second]["status"] = "void"
+    deliver(client, stripe, stripe.invoice_event("invoice.voided", second))
+    third = issue(invoice_request).stripe_invoice_id
+    assert len({first, second, third}) == 3
+    finalize_keys = [
+        r.headers["idempotency-key"]
+        for r in stripe.requests
+        if r.path.endswith("/finalize")
+    ]
+    assert len(set(finalize_keys)) == 3
+
+
+def test_an_uncollectible_invoice_stays_invoiced_until_staff_void_it(
+    client, stripe, invoice_request, sales_user
+):
+    """Written off, it can still be paid in Stripe: a second invoice would bill
+    the group twice. Voiding it in Stripe is how staff ask for a new one."""
+    request = issue(invoice_request)
+    invoice_id = request.stripe_invoice_id
+    stripe.invoices[invoice_id]["status"] = "uncollectible"
+    event = stripe.invoice_event("invoice.marked_uncollectible", invoice_id)
+    for _ in range(2):
         assert deliver(client, stripe, event).status_code == 200
     request.refresh_from_db()
-    assert request.stripe_invoice_status == "void"
     assert request.status == InvoiceStatus.INVOICED
-    assert not SeatCode.objects.exists() and mailoutbox == []
-    assert ModelLogEntry.objects.filter(
-        object_id=str(request.pk), action="workshops.invoicerequest.stripe_status"
-    ).exists()
+    assert request.stripe_invoice_status == "uncollectible"
+    assert status_log(request) == [
+        {"invoice": invoice_id, "from": "open", "to": "uncollectible"}
+    ]
+    client.force_login(sales_user)
+    inspect = f"/admin/workshops/invoice-requests/inspect/{request.pk}/"
+    assert "Issue Stripe invoice" not in client.get(inspect).content.decode()
+    with pytest.raises(services.InvoiceError):
+        issue(invoice_request)
+    stripe.invoices[invoice_id]["status"] = "void"
+    deliver(client, stripe, stripe.invoice_event("invoice.voided", invoice_id))
+    request.refresh_from_db()
+    assert request.status == InvoiceStatus.REQUESTED
+    assert "Issue Stripe invoice" in client.get(inspect).content.decode()
+
+
+def test_sales_issue_a_corrected_invoice_from_the_admin_after_a_void(
+    client, stripe, sales_user, invoice_request
+):
+    request = issue(invoice_request)
+    voided = request.stripe_invoice_id
+    stripe.invoices[voided]["status"] = "void"
+    deliver(client, stripe, stripe.invoice_event("invoice.voided", voided))
+    client.force_login(sales_user)
+    issue_url = f"/admin/workshops/invoice-requests/{request.pk}/issue/"
+    form = client.get(issue_url).content.decode()
+    assert "was voided: this sends a new one" in form
+    assert 'value="325.00"' in form  # the voided invoice's price, to correct
+    response = client.post(issue_url, {"unit_price": "310.00", "days_until_due": "14"})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status == InvoiceStatus.INVOICED
+    assert request.stripe_invoice_id != voided
+    sent = ModelLogEntry.objects.filter(
+        object_id=str(request.pk), action="workshops.invoicerequest.invoiced"
+    )
+    assert [entry.data.get("replaces") for entry in sent.order_by("pk")] == [
+        None,
+        voided,
+    ]
+    history = client.get(
+        f"/admin/workshops/invoice-requests/history/{request.pk}/"
+    ).content.decode()
+    assert "Stripe invoice status changed" in history
+
+
+def test_a_check_after_a_void_asks_nothing_of_the_voided_invoice(
+    client, stripe, invoice_request, commit
+):
+    request = issue(invoice_request)
+    stripe.invoices[request.stripe_invoice_id]["status"] = "void"
+    deliver(
+        client,
+        stripe,
+        stripe.invoice_event("invoice.voided", request.stripe_invoice_id),
+    )
+    stripe.requests.clear()
+    with commit():
+        services.invoice_request_record_payment(
+            request_id=request.pk,
+            paid_via=PaidVia.CHECK,
+            amount=Decimal("2600.00"),
+            received_on=timezone.localdate(),
+            reference="Check 20001",
+        )
+    assert stripe.requests == []
+    request.refresh_from_db()
+    assert request.status == InvoiceStatus.PAID
 
 
 def test_invoice_events_with_a_bad_signature_or_for_someone_elses_invoice_do_nothing(

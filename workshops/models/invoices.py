@@ -161,6 +161,22 @@ class InvoiceRequest(models.Model):
         self.due_on = due_on
         self.save()
 
+    @property
+    def invoice_voided(self) -> bool:
+        """Stripe voided the last invoice sent: a corrected one may be issued."""
+        return bool(self.stripe_invoice_id) and self.stripe_invoice_status == "void"
+
+    def reopen_after_void(self, *, invoice_id: str) -> None:
+        """Stripe's invoice was voided: the request waits for a corrected one.
+
+        The voided invoice stays noted (staff see it; the next one's
+        idempotency keys are told apart by its id) until another is sent.
+        """
+        self.status = InvoiceStatus.REQUESTED
+        self.stripe_invoice_id = invoice_id
+        self.stripe_invoice_status = "void"
+        self.save()
+
     def note_invoice_status(self, *, invoice_status: str) -> None:
         """What Stripe says of the invoice now (open, void, uncollectible...)."""
         self.stripe_invoice_status = invoice_status

@@ -145,9 +145,14 @@ def invoice_request_issue(
     request = InvoiceRequest.objects.get(pk=request_id)
     if request.status != InvoiceStatus.REQUESTED:
         raise InvoiceError("This request has been invoiced or paid already.")
+    # After a void, a corrected invoice: new keys, told apart by the voided
+    # invoice's id, and the same Stripe customer.
+    voided = request.stripe_invoice_id if request.invoice_voided else ""
     # No lock held while Stripe is called; the idempotency keys make a second
     # attempt (a double click, a retry) find the same invoice.
     state = payments.invoice_send(
+        replaces=voided,
+        customer_id=request.stripe_customer_id if voided else "",
         reference=request.reference,
         organisation=request.organisation,
         contact_name=request.contact_name,
@@ -176,7 +181,11 @@ def invoice_request_issue(
             request,
             "workshops.invoicerequest.invoiced",
             user=user,
-            data={"invoice": state.id, "amount": str(request.amount)},
+            data={
+                "invoice": state.id,
+                "amount": str(request.amount),
+                **({"replaces": voided} if voided else {}),
+            },
         )
     return request
 
@@ -266,19 +275,43 @@ def invoice_sync(*, state: payments.InvoiceState, user=None) -> InvoiceRequest |
             user=user,
         )
     elif state.status != request.stripe_invoice_status:
-        with transaction.atomic():
-            locked = InvoiceRequest.objects.select_for_update().get(pk=request.pk)
-            if locked.status != InvoiceStatus.PAID:
-                before = locked.stripe_invoice_status
-                locked.note_invoice_status(invoice_status=state.status)
-                log(
-                    locked,
-                    "workshops.invoicerequest.stripe_status",
-                    user=user,
-                    data={"from": before, "to": state.status},
-                )
+        _invoice_status_note(request_id=request.pk, state=state, user=user)
     request.refresh_from_db()
     return request
+
+
+def _invoice_status_note(
+    *, request_id: int, state: payments.InvoiceState, user=None
+) -> None:
+    """What Stripe says of an unpaid invoice, on its request, once.
+
+    A voided invoice will never be paid: its request goes back to "requested",
+    so staff can issue a corrected one. One marked uncollectible (written off)
+    can still be paid in Stripe, so its request stays "invoiced" with the
+    status noted: a second invoice would bill the group twice if the first is
+    paid after all. Staff who want a new one void it in Stripe first.
+    """
+    with transaction.atomic():
+        locked = InvoiceRequest.objects.select_for_update().get(pk=request_id)
+        if locked.status == InvoiceStatus.PAID or (
+            locked.stripe_invoice_id == state.id
+            and locked.stripe_invoice_status == state.status
+        ):
+            return  # settled, or this news was noted already
+        data = {"from": locked.stripe_invoice_status, "to": state.status}
+        if state.voided and locked.stripe_invoice_id in {"", state.id}:
+            locked.reopen_after_void(invoice_id=state.id)
+            data["request"] = InvoiceStatus.REQUESTED
+        elif locked.stripe_invoice_id != state.id:
+            return  # an invoice this request no longer goes by
+        else:
+            locked.note_invoice_status(invoice_status=state.status)
+        log(
+            locked,
+            "workshops.invoicerequest.stripe_status",
+            user=user,
+            data={"invoice": state.id, **data},
+        )
 
 
 def _request_pk(reference: str) -> int | None:
@@ -332,7 +365,11 @@ def invoice_request_record_payment(
         reference=reference[:200],
         user=user,
     )
-    if request.stripe_invoice_id and not payments.demo_mode():
+    if (
+        request.stripe_invoice_id
+        and not request.invoice_voided
+        and not payments.demo_mode()
+    ):
         # After the commit, with no lock: so Stripe stops sending reminders. Its
         # invoice.paid event then finds the code issued already.
         try:
