@@ -1,17 +1,23 @@
 """Seat codes: their shape, redeeming them at checkout, the buyer's page, and
 what staff change (extend, add seats, void)."""
 
+import csv
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from bs4 import BeautifulSoup
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
 from hypothesis import given
 from hypothesis import strategies as st
 from wagtail.models import ModelLogEntry
 
+from tests.workshops.calendars import calendar_part
 from tests.workshops.checkout import checkout_form
 from tests.workshops.factories import (
     TicketTypeFactory,
@@ -144,7 +150,9 @@ def test_a_colleague_redeems_a_seat_without_paying(
     [confirmation] = mailoutbox
     assert confirmation.to == ["ada@example.com"]
     assert "seat code" in confirmation.body
-    assert confirmation.attachments[0][2] == "text/calendar"
+    method, calendar = calendar_part(confirmation)
+    assert method == "REQUEST"
+    assert str(calendar.walk("VEVENT")[0]["UID"]) == session.calendar_uid
     assert seat_code.seats_used() == 1
 
 
@@ -465,3 +473,73 @@ def test_a_code_cannot_pay_for_another_code(client, session, code_pack):
             attendees=[],
         )
     assert not Order.objects.exists()
+
+
+# The staff list ---------------------------------------------------------------
+
+
+def redeemed_codes(count: int, *, session, seat) -> list[SeatCode]:
+    """Codes of five seats, two taken by colleagues and one given back each."""
+    codes = []
+    for _ in range(count):
+        seat_code, code = make_code(seats=5)
+        order = services.seat_code_redeem(
+            code=code,
+            session_id=session.pk,
+            ticket_type_id=seat.pk,
+            quantity=2,
+            buyer_name="Colleague",
+            buyer_email="colleague@example.com",
+            buyer_time_zone="UTC",
+            attendees=[
+                services.Attendee("A", "a@example.com"),
+                services.Attendee("B", "b@example.com"),
+            ],
+        )
+        Ticket.objects.create(
+            order=order,
+            session=session,
+            attendee_name="Gave it back",
+            attendee_email="c@example.com",
+            status=TicketStatus.CANCELLED,
+        )
+        codes.append(seat_code)
+    return codes
+
+
+def used_column(html: str) -> list[str]:
+    table = BeautifulSoup(html, "html.parser").select_one("table.listing")
+    headings = [th.get_text(strip=True) for th in table.select("thead th")]
+    column = headings.index("Used")
+    return [
+        row.select("td")[column].get_text(strip=True)
+        for row in table.select("tbody tr")
+    ]
+
+
+def export_rows(client) -> list[dict]:
+    response = client.get("/admin/workshops/seat-codes/?export=csv")
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_the_code_list_and_export_count_used_seats_without_a_query_per_code(
+    client, sales_user, session, seat
+):
+    client.force_login(sales_user)
+    redeemed_codes(2, session=session, seat=seat)
+    with CaptureQueriesContext(connection) as few_list:
+        few_page = client.get("/admin/workshops/seat-codes/").content.decode()
+    with CaptureQueriesContext(connection) as few_export:
+        few_rows = export_rows(client)
+    redeemed_codes(5, session=session, seat=seat)
+    with CaptureQueriesContext(connection) as many_list:
+        many_page = client.get("/admin/workshops/seat-codes/").content.decode()
+    with CaptureQueriesContext(connection) as many_export:
+        many_rows = export_rows(client)
+    assert used_column(few_page) == ["2"] * 2
+    assert used_column(many_page) == ["2"] * 7
+    assert [row["Seats used"] for row in few_rows] == ["2"] * 2
+    assert [row["Seats used"] for row in many_rows] == ["2"] * 7
+    assert len(many_list) == len(few_list)
+    assert len(many_export) == len(few_export)

@@ -10,8 +10,8 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
-from icalendar import Calendar
 
+from tests.workshops.calendars import calendar_part
 from tests.workshops.checkout import book
 from workshops.models import Order, OrderStatus, StripeEvent, Ticket, TicketStatus
 from workshops.services import orders_reconcile
@@ -121,9 +121,9 @@ def test_the_confirmation_has_tickets_links_times_and_a_calendar_entry(
     tickets = list(order.tickets.all())
     for ticket in tickets:
         assert f"/tickets/{ticket.token}/" in buyer.body
-    [(filename, content, mimetype)] = buyer.attachments
-    assert mimetype == "text/calendar"
-    [event] = Calendar.from_ical(content).events
+    method, calendar = calendar_part(buyer)
+    assert method == "REQUEST"
+    [event] = calendar.events
     assert event["UID"] == session.calendar_uid
     assert event["SEQUENCE"] == session.sequence
     assert "room-42" in event["LOCATION"]
