@@ -90,8 +90,14 @@ def invoice_request_buttons(user, request: InvoiceRequest) -> list[Button]:
 class SeatCodeIndexView(IndexView):
     custom_field_preprocess = export_safe("organisation", "buyer_name", "buyer_email")
 
-    def get_queryset(self):
-        return super().get_queryset().select_related("workshop", "invoice_request")
+    def get_base_queryset(self):
+        # Annotated before Wagtail orders it, so a column sort still applies.
+        return (
+            super()
+            .get_base_queryset()
+            .select_related("workshop", "invoice_request")
+            .with_seats_used()
+        )
 
 
 class SeatCodeInspectView(InspectView):

@@ -275,7 +275,8 @@ class SeatCodeViewSet(SalesRecordViewSet):
         "__str__",
         "buyer_email",
         "seats",
-        Column("seats_used", label="Used", accessor="seats_used"),
+        # Counted in the listing's query (SeatCodeQuerySet.with_seats_used).
+        Column("used", label="Used", accessor="used"),
         "valid_until",
         "voided_at",
     ]
@@ -285,7 +286,7 @@ class SeatCodeViewSet(SalesRecordViewSet):
         "buyer_name",
         "buyer_email",
         "seats",
-        "seats_used",
+        "used",
         "paid_on",
         "valid_until",
         "workshop",
@@ -293,7 +294,7 @@ class SeatCodeViewSet(SalesRecordViewSet):
         "void_reason",
         "created_at",
     ]
-    export_headings = {"hint": "Code ends with", "seats_used": "Seats used"}
+    export_headings = {"hint": "Code ends with", "used": "Seats used"}
     inspect_view_fields = [
         "hint",
         "organisation",

@@ -532,7 +532,7 @@ def test_the_code_list_and_export_count_used_seats_without_a_query_per_code(
         few_page = client.get("/admin/workshops/seat-codes/").content.decode()
     with CaptureQueriesContext(connection) as few_export:
         few_rows = export_rows(client)
-    redeemed_codes(5, session=session, seat=seat)
+    codes = redeemed_codes(5, session=session, seat=seat)
     with CaptureQueriesContext(connection) as many_list:
         many_page = client.get("/admin/workshops/seat-codes/").content.decode()
     with CaptureQueriesContext(connection) as many_export:
@@ -543,3 +543,5 @@ def test_the_code_list_and_export_count_used_seats_without_a_query_per_code(
     assert [row["Seats used"] for row in many_rows] == ["2"] * 7
     assert len(many_list) == len(few_list)
     assert len(many_export) == len(few_export)
+    # Still newest first, as the model orders codes.
+    assert many_page.index(f"…{codes[-1].hint}") < many_page.index(f"…{codes[0].hint}")

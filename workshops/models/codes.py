@@ -49,6 +49,20 @@ class SeatCodeQuerySet(models.QuerySet):
     def for_code(self, normalised: str):
         return self.filter(lookup=code_lookup(normalised))
 
+    def with_seats_used(self):
+        """Each code's `used` (its valid tickets, as `seats_used`) in the same query,
+        for listings: one count per row would be a query per row."""
+        counted = self.annotate(
+            used=models.Count(
+                "orders__tickets",
+                filter=models.Q(orders__tickets__status=TicketStatus.VALID),
+            )
+        )
+        # A GROUP BY query leaves Meta.ordering out: keep it, so pages agree.
+        if counted.query.order_by:
+            return counted
+        return counted.order_by(*self.model._meta.ordering, "-pk")
+
 
 class SeatCode(PrivateLink, models.Model):
     """N seats at 100%, paid once, redeemed seat by seat until it expires."""
