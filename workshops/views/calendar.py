@@ -25,12 +25,14 @@ def calendar_feed(request: HttpRequest) -> HttpResponse:
     def build() -> bytes:
         site_settings = SiteSettings.for_request(request)
         name = f"{site_settings.organisation_name or 'Workshop'} dates".strip()
+        sessions = feed_sessions()
+        # One address per workshop page, not per session.
+        urls = {
+            session.workshop_id: session.workshop.get_full_url(request)
+            for session in sessions
+        }
         return feed_ics(
-            [
-                (session, session.workshop.get_full_url(request))
-                for session in feed_sessions()
-            ],
-            name=name,
+            [(session, urls[session.workshop_id]) for session in sessions], name=name
         )
 
     # Built once per change for every visitor, signed in or not.
@@ -83,20 +85,37 @@ def feed_ics(sessions: list[tuple[WorkshopSession, str]], *, name: str) -> bytes
         events.append(event)
     if missing and page_cache.seconds() > 0:
         cache.set_many(missing, timeout=page_cache.seconds())
-    # The frame and its VTIMEZONEs depend only on the zones used and the first
-    # and last dates: drawn from those few sessions, then the events spliced in.
-    frame = sessions_ics(_framing(sessions), name=name)
-    head = frame[: frame.index(b"BEGIN:VEVENT\r\n")]
-    return head + b"".join(events) + b"END:VCALENDAR\r\n"
+    return _frame_head(sessions, name=name) + b"".join(events) + b"END:VCALENDAR\r\n"
+
+
+def _frame_head(sessions: list[tuple[WorkshopSession, str]], *, name: str) -> bytes:
+    """The calendar's properties and VTIMEZONEs, up to its first event.
+
+    They depend only on the name, the zones used and the first and last dates
+    (which bound the zones' transitions, the slow part): drawn from a few
+    sessions that have them all, and kept under a key of those.
+    """
+    framing = _framing(sessions)
+    zones = sorted({session.time_zone for session, _ in framing[4:]})
+    days = sorted(session.date for session, _ in sessions)
+    parts = [name, *zones, days[0].isoformat(), days[-1].isoformat()]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    key = f"feed-frame:{digest}"
+    head = cache.get(key) if page_cache.seconds() > 0 else None
+    if head is None:
+        frame = sessions_ics(framing, name=name)
+        head = frame[: frame.index(b"BEGIN:VEVENT\r\n")]
+        if page_cache.seconds() > 0:
+            cache.set(key, head, timeout=page_cache.seconds())
+    return head
 
 
 def _framing(
     sessions: list[tuple[WorkshopSession, str]],
 ) -> list[tuple[WorkshopSession, str]]:
-    """The first and last session, and one of each time zone with a start time."""
-    chosen = {0: sessions[0], 1: sessions[-1]}
+    """The first and last session (by day), then one of each zone with a time."""
     by_day = sorted(sessions, key=lambda pair: pair[0].date)
-    chosen[2], chosen[3] = by_day[0], by_day[-1]
+    chosen = {0: sessions[0], 1: sessions[-1], 2: by_day[0], 3: by_day[-1]}
     for session, url in sessions:
         if not session.time_to_be_announced:
             chosen.setdefault(session.time_zone, (session, url))
