@@ -265,3 +265,19 @@ def test_an_ordinary_checkout_still_ends_in_stripes_shortest_time(
     )
     order.refresh_from_db()
     assert order.hold_expires_at - before < timedelta(minutes=45)
+
+
+def test_in_demo_mode_cancelling_the_stand_in_payment_keeps_the_offer(
+    client, demo_checkout, full_session
+):
+    entry = offer_a_seat(full_session)
+    response = take(client, entry)
+    assert response["Location"] == f"/orders/{entry.order.token}/demo-payment/"
+    back = client.post(response["Location"], {"action": "cancel"})
+    assert back["Location"] == f"/waiting-list/place/{entry.token}/?back"
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
+    assert entry.order.status == OrderStatus.PENDING
+    client.post(take(client, entry)["Location"], {"action": "pay"})
+    entry.order.refresh_from_db()
+    assert entry.order.status == OrderStatus.PAID

@@ -425,6 +425,9 @@ def order_demo_pay(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("action") == "pay":
             services.order_fulfil(order_id=order.pk, payment_method=PaymentMethod.DEMO)
+        elif WaitlistEntry.objects.for_order(order) is not None:
+            # As Stripe's "back" does: to the offer, which stays open.
+            return redirect(back_from_checkout(order))
         else:
             services.order_release(order_id=order.pk, status=OrderStatus.CANCELLED)
         return redirect("workshops:order", token=token)
