@@ -77,6 +77,11 @@ class CheckoutState:
     def expired(self) -> bool:
         return self.status == "expired"
 
+    @property
+    def open(self) -> bool:
+        """Not paid yet, and can still be."""
+        return self.status == "open"
+
 
 def demo_mode() -> bool:
     """Without a Stripe key, checkout completes orders locally (DEBUG only)."""

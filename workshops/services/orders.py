@@ -162,7 +162,7 @@ def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> s
         # The holder may come back (from Stripe's "back", or a day later):
         # Stripe says whether the session they had can still be paid.
         current = payments.checkout_session_retrieve(order.stripe_checkout_session_id)
-        if current.status == "open":
+        if current.open:
             return current.url
         if not current.expired:
             # Complete: paid, or processing; the order's page settles it.
