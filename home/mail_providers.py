@@ -11,7 +11,6 @@ batching and merge syntax stay in `newsletter/sending/providers.py`.
 import enum
 import re
 import smtplib
-import socket
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -294,8 +293,21 @@ def classify(error: BaseException, recipients: Sequence[Recipient] = ()) -> Fail
     smtp = _classify_smtp(error, recipients)
     if smtp is not None:
         return smtp
+    return _classify_transport(error)
+
+
+def _classify_transport(error: BaseException) -> Failure:
+    """An error below the provider's protocol: did the call get anywhere?"""
     if _never_connected(error) or isinstance(error, smtplib.SMTPConnectError):
         return Failure.RETRY
-    if isinstance(error, OSError | socket.timeout | smtplib.SMTPException):
+    if isinstance(error, requests.RequestException | smtplib.SMTPException):
+        # An HTTP call that may have reached the provider, an SMTP error of
+        # no kind above: it may have been taken.
         return Failure.UNCERTAIN
+    if isinstance(error, OSError):
+        # A bare socket error (refused, DNS, timeout, TLS) from Django's SMTP
+        # backend can only come from opening the connection: once connected,
+        # smtplib turns every socket error into SMTPServerDisconnected (read
+        # above), so none of the message was written.
+        return Failure.RETRY
     return Failure.UNCERTAIN

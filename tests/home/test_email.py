@@ -1,6 +1,10 @@
 import smtplib
+import socket
+import ssl
+import threading
 
 import pytest
+import requests
 from django.core import mail
 from django.db import transaction
 
@@ -133,7 +137,13 @@ def test_an_invite_rides_as_rfc_6047_wants_or_typed_where_the_api_cannot(
         (smtplib.SMTPConnectError(421, b"Too busy"), "retry"),
         (ConnectionRefusedError(111, "Connection refused"), "retry"),
         (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), "uncertain"),
-        (TimeoutError("timed out"), "uncertain"),
+        # A bare socket error can only come from opening the connection (once
+        # connected smtplib turns them into SMTPServerDisconnected): nothing went.
+        (TimeoutError("timed out"), "retry"),
+        (socket.gaierror(-2, "Name or service not known"), "retry"),
+        (ssl.SSLError(1, "wrong version number"), "retry"),
+        # Not so for an HTTP call that may have reached the provider.
+        (requests.ReadTimeout("read timed out"), "uncertain"),
         (smtplib.SMTPRecipientsRefused({"a@x": (550, b"No such user")}), "refused"),
         (smtplib.SMTPAuthenticationError(535, b"Bad login"), "config"),
     ],
@@ -145,3 +155,37 @@ def test_one_reading_of_what_a_failed_send_means_for_every_app(error, meaning):
     assert classify(error, [Address("a@x")]).value == meaning
     # The newsletter reads errors with the same function, not a copy.
     assert providers.classify is classify
+
+
+def test_a_tls_failure_opening_the_smtp_connection_is_retried(settings):
+    """Django's SMTP backend against a server that does not speak TLS: the
+    handshake fails before any command, so the message provably did not go."""
+    from django.core.mail import EmailMessage, get_connection
+
+    from home.mail_providers import Address, Failure, classify
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    host, port = listener.getsockname()
+
+    def greet_in_plain_text():
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"220 plain.example ESMTP\r\n")
+            conn.recv(1024)
+
+    server = threading.Thread(target=greet_in_plain_text, daemon=True)
+    server.start()
+    backend = get_connection(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=host,
+        port=port,
+        use_ssl=True,
+        timeout=5,
+    )
+    with pytest.raises(OSError) as raised:
+        backend.send_messages([EmailMessage("s", "b", "a@x", ["b@x"])])
+    server.join(timeout=5)
+    listener.close()
+
+    assert not isinstance(raised.value, smtplib.SMTPException)
+    assert classify(raised.value, [Address("b@x")]) is Failure.RETRY
