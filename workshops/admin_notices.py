@@ -37,7 +37,11 @@ class NoticeIndexView(IndexView):
         return (
             super()
             .get_queryset()
-            .select_related("ticket", "change", "session__workshop")
+            # What each row's strs name: the ticket's order, the change's
+            # session and its workshop, the session's workshop.
+            .select_related(
+                "ticket__order", "change__session__workshop", "session__workshop"
+            )
         )
 
     @cached_property
@@ -49,9 +53,14 @@ class NoticeIndexView(IndexView):
             "workshops.change_ticket"
         ):
             return buttons
-        failed = SessionNotice.objects.filter(
-            session_id=session_id, state=NoticeState.FAILED
-        ).count()
+        # As many as the resend would queue: not those a later change replaced.
+        failed = (
+            SessionNotice.objects.filter(
+                session_id=session_id, state=NoticeState.FAILED
+            )
+            .current()
+            .count()
+        )
         if not failed:
             return buttons
         return [
@@ -293,7 +302,8 @@ class ResendFailedNoticesView(
             when=session_when(self.session),
             failed=list(
                 notices.filter(state=NoticeState.FAILED)
-                .select_related("ticket")
+                .current()
+                .select_related("ticket__order")
                 .order_by("pk")
             ),
             uncertain=notices.filter(state=NoticeState.UNCERTAIN).count(),

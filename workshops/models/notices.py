@@ -98,6 +98,8 @@ UNCERTAIN_SEND_DETAIL = (
     "automatically; resend it if the holder says it did not arrive."
 )
 LEFT_DETAIL = "The ticket is no longer valid."
+MOVED_ON_DETAIL = "The ticket has moved on to another session since."
+STILL_HOLDS_DETAIL = "That address holds a seat in this session again."
 
 
 RESENT_DETAIL = "Resent by staff."
@@ -151,6 +153,22 @@ class SessionNoticeQuerySet(models.QuerySet):
             state=NoticeState.UNCERTAIN, detail=STALE_DETAIL
         )
 
+    def superseded(self) -> "SessionNoticeQuerySet":
+        """Change notices a later change of their session has replaced.
+
+        The baseline's SEQUENCE is above their change's: what they say no
+        longer holds, and built now they would carry the new SEQUENCE with the
+        old method (an old CANCEL would remove a reinstated session).
+        """
+        return self.filter(
+            reason=NoticeReason.CHANGE,
+            change__sequence__lt=models.F("session__calendar_state__sequence"),
+        )
+
+    def current(self) -> "SessionNoticeQuerySet":
+        """All but the superseded: what may still be sent."""
+        return self.exclude(pk__in=self.superseded().values("pk"))
+
     def resend(self) -> int:
         """Staff ask for another copy: any settled row goes back to the queue.
 
@@ -183,8 +201,11 @@ class SessionNotice(models.Model):
     reason = models.CharField(max_length=20, choices=NoticeReason.choices)
     # REQUEST or CANCEL: the iTIP method of its calendar part.
     method = models.CharField(max_length=10)
-    # Who it went to, as it was when sent: the ticket may be handed on later.
+    # Who it goes to. A move's CANCEL records the holder when it is queued: the
+    # entry to withdraw is theirs, whoever holds the ticket by the time it goes.
+    # Other notices record the ticket's holder when they are sent.
     email = models.EmailField(blank=True)
+    name = models.CharField(max_length=200, blank=True)
     # What makes a move's pair of notices unique (changes use the constraint).
     key = models.CharField(max_length=120, unique=True)
     state = models.CharField(

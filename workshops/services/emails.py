@@ -73,6 +73,7 @@ def ticket_calendar_invite(
     session: WorkshopSession | None = None,
     method: str = "REQUEST",
     organizer: tuple[str, str] | None = None,
+    attendee: tuple[str, str] | None = None,
 ) -> CalendarInvite:
     """A holder's own calendar entry as an iMIP invitation (joining link included).
 
@@ -80,6 +81,8 @@ def ticket_calendar_invite(
     its current SEQUENCE, the same ORGANIZER, the holder as ATTENDEE. So the
     first entry is already one a later REQUEST or CANCEL replaces in Google,
     Outlook and Apple calendars, instead of a plain event beside it.
+    `attendee` (name, email) when the entry is someone's other than the
+    ticket's holder now: a move's CANCEL for the holder at the move.
     """
     session = session or ticket.session
     if organizer is None:
@@ -91,7 +94,7 @@ def ticket_calendar_invite(
             method=method,
             url=session.workshop.full_url or settings.BASE_URL,
             organizer=organizer,
-            attendee=(ticket.attendee_name, ticket.attendee_email),
+            attendee=attendee or (ticket.attendee_name, ticket.attendee_email),
             stamp=timezone.now(),
             meeting_url=session.meeting_url,
         ),
@@ -115,20 +118,19 @@ def invitation(
     }
 
 
-def holds_session(email: str, session_id: int, *, besides: Ticket) -> bool:
-    """Whether `email` keeps another valid ticket for the session than `besides`.
+def holds_session(
+    email: str, session_id: int, *, besides: Ticket | None = None
+) -> bool:
+    """Whether `email` holds a valid ticket for the session (other than `besides`).
 
     Then their calendar entry (one per address and UID) must stay.
     """
-    return (
-        Ticket.objects.filter(
-            session_id=session_id,
-            status=TicketStatus.VALID,
-            attendee_email__iexact=email,
-        )
-        .exclude(pk=besides.pk)
-        .exists()
+    tickets = Ticket.objects.filter(
+        session_id=session_id, status=TicketStatus.VALID, attendee_email__iexact=email
     )
+    if besides is not None:
+        tickets = tickets.exclude(pk=besides.pk)
+    return tickets.exists()
 
 
 def send_confirmation(order: Order) -> None:

@@ -34,10 +34,17 @@ from ..models import (
     WorkshopPage,
     WorkshopSession,
 )
-from ..models.notices import LEFT_DETAIL, SUPERSEDED_DETAIL, UNCERTAIN_SEND_DETAIL
+from ..models.notices import (
+    LEFT_DETAIL,
+    MOVED_ON_DETAIL,
+    STILL_HOLDS_DETAIL,
+    SUPERSEDED_DETAIL,
+    UNCERTAIN_SEND_DETAIL,
+)
 from ..selectors import ticket_other_dates
 from .emails import (
     default_site,
+    holds_session,
     organizer_address,
     sender_for,
     ticket_calendar_invite,
@@ -243,6 +250,8 @@ def ticket_moved_notify(*, ticket_id: int, from_session_id: int) -> list[Session
 
     Call it from the move's transaction (`ticket_move`), after the ticket's new
     session is saved: the pair is queued with the move and sent after commit.
+    The CANCEL records who holds the ticket now: the entry it withdraws is
+    theirs, even if the ticket is cancelled or handed on before it goes.
     """
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
@@ -256,6 +265,11 @@ def ticket_moved_notify(*, ticket_id: int, from_session_id: int) -> list[Session
             (from_session_id, NoticeReason.MOVED_OUT, "CANCEL"),
             (ticket.session_id, NoticeReason.MOVED_IN, "REQUEST"),
         ):
+            recipient = (
+                {"email": ticket.attendee_email, "name": ticket.attendee_name}
+                if reason == NoticeReason.MOVED_OUT
+                else {}
+            )
             notice, _ = SessionNotice.objects.get_or_create(
                 key=f"{reason}-{stamp}",
                 defaults={
@@ -263,6 +277,7 @@ def ticket_moved_notify(*, ticket_id: int, from_session_id: int) -> list[Session
                     "ticket": ticket,
                     "reason": reason,
                     "method": method,
+                    **recipient,
                 },
             )
             notices.append(notice)
@@ -277,6 +292,14 @@ def session_notice_resend(*, notice_id: int, user=None) -> SessionNotice:
         notice = SessionNotice.objects.select_for_update().get(pk=notice_id)
         if notice.state in {NoticeState.QUEUED, NoticeState.SENDING}:
             raise NoticeError("This notice is on its way already.")
+        if SessionNotice.objects.filter(pk=notice.pk).superseded().exists():
+            # Rebuilt now it would carry today's SEQUENCE with an old method:
+            # an old CANCEL would take a reinstated session out of a calendar.
+            raise NoticeError(
+                "A later change of the session replaced this notice: it describes "
+                "times that no longer hold. Send the notice of the latest change "
+                "again instead."
+            )
         SessionNotice.objects.filter(pk=notice.pk).resend()
         log(
             notice.ticket,
@@ -293,13 +316,22 @@ def session_notices_resend_failed(*, session_id: int, user=None) -> int:
     """Staff send a session's failed notices again; how many were queued.
 
     Only `failed` ones, which the mail server refused: an `uncertain` one may
-    have arrived and is resent one at a time, by a person who asked. A second
-    click finds them queued or sent, and queues nothing.
+    have arrived and is resent one at a time, by a person who asked. Nor those
+    of a change a later one replaced (`superseded`). A second click finds them
+    queued or sent, and queues nothing.
     """
     with transaction.atomic():
+        # The baseline's lock, as a publish takes it before skipping queued
+        # notices: a change published meanwhile either comes first, and its
+        # SEQUENCE leaves the old ones out here, or comes after, and skips the
+        # ones queued here. The sender checks again in any case.
+        list(CalendarState.objects.select_for_update().filter(session_id=session_id))
         notices = list(
-            SessionNotice.objects.select_for_update()
+            SessionNotice.objects.select_for_update(of=("self",))
             .filter(session_id=session_id, state=NoticeState.FAILED)
+            .current()
+            # Only the notice rows: a ticket's lock would make a cancel or a
+            # move of it wait for the resend.
             .select_related("ticket")
             .order_by("pk")
         )
@@ -356,13 +388,24 @@ def session_notices_send(
         try:
             message.send()
         except Exception as error:  # any mail error is this row's to record
-            retry_at = _settle_send_error(notice, token=token, error=error, now=now())
+            failure, retry_at = _settle_send_error(
+                notice, token=token, error=error, now=now()
+            )
             if retry_at is not None:
                 # The server is not taking mail now: the rest of the queue
                 # waits for the retry instead of each trying in vain.
                 enqueue_on_commit(
                     tasks.session_notices_send, session_id, run_after=retry_at
                 )
+                break
+            if failure in (Failure.CONFIG, Failure.UNREADABLE):
+                # Our login, sender or account (or a yes we cannot read) would
+                # go the same way for every holder: the rest stay queued for
+                # the next run (reconcile_notices) once it is put right,
+                # instead of each failing in turn. An uncertain send does not
+                # stop the run: it is about that message's connection, and
+                # if the server has gone, the next one's connect fails
+                # provably (a retry) and stops it.
                 break
             continue
         if checkpoint:
@@ -376,12 +419,13 @@ def session_notices_send(
 
 def _settle_send_error(
     notice: SessionNotice, *, token: str, error: Exception, now: datetime
-) -> datetime | None:
+) -> tuple[Failure, datetime | None]:
     """Record a send that raised, by what the error says of the message.
 
     Provably not taken (`Failure.RETRY`): queued again after a wait, up to
     NOTICE_ATTEMPTS; returns when. Perhaps taken (a dropped connection, an
     unreadable yes): uncertain, never resent by itself. Refused: failed.
+    Returns what the error meant, and the retry's time if there is one.
     """
     failure = classify(error, [Address(email) for email in notice_recipients(notice)])
     described = f"{type(error).__name__}: {error}"
@@ -394,18 +438,18 @@ def _settle_send_error(
             detail=f"Attempt {notice.attempts} of {NOTICE_ATTEMPTS} put off by "
             f"the mail server, trying again at {retry_at:%H:%M} UTC: {described}",
         )
-        return retry_at
+        return failure, retry_at
     if failure in (Failure.UNCERTAIN, Failure.UNREADABLE):
         rows.settle(
             token=token,
             state=NoticeState.UNCERTAIN,
             detail=f"{UNCERTAIN_SEND_DETAIL} {described}",
         )
-        return None
+        return failure, None
     if failure is Failure.RETRY:
         described = f"Gave up after {notice.attempts} attempts: {described}"
     rows.settle(token=token, state=NoticeState.FAILED, detail=described)
-    return None
+    return failure, None
 
 
 def notice_recipients(notice: SessionNotice) -> list[str]:
@@ -437,19 +481,55 @@ class _Departed(Exception):
     """The notice no longer has anyone to go to."""
 
 
-def _notice_message(notice: SessionNotice):
+def notice_recipient(notice: SessionNotice) -> tuple[str, str]:
+    """(name, email) the notice is for, decided when it is sent; or `_Departed`.
+
+    Decided from what holds now, not from when it was queued: a retry or a
+    staff resend may come after later changes, moves and hand-overs.
+    """
     ticket, session = notice.ticket, notice.session
-    if notice.reason == NoticeReason.CHANGE and (
-        ticket.status != TicketStatus.VALID or ticket.session_id != session.pk
+    if notice.reason == NoticeReason.MOVED_OUT:
+        # The entry to withdraw is the one the holder at the move had,
+        # whatever became of the ticket since.
+        name = notice.name if notice.email else ticket.attendee_name
+        email = notice.email or ticket.attendee_email
+        if holds_session(email, session.pk):
+            # Moved back, or another seat of theirs: the entry must stay.
+            raise _Departed(STILL_HOLDS_DETAIL)
+        return name, email
+    if ticket.status != TicketStatus.VALID:
+        raise _Departed(LEFT_DETAIL)
+    if ticket.session_id != session.pk:
+        # A REQUEST for a session the ticket has left would put it (and its
+        # joining link) in the calendar of someone with no seat there.
+        raise _Departed(
+            MOVED_ON_DETAIL if notice.reason == NoticeReason.MOVED_IN else LEFT_DETAIL
+        )
+    if (
+        notice.reason == NoticeReason.CHANGE
+        and CalendarState.objects.filter(
+            session_id=session.pk, sequence__gt=notice.change.sequence
+        ).exists()
     ):
-        raise _Departed(LEFT_DETAIL)
-    if notice.reason != NoticeReason.CHANGE and ticket.status != TicketStatus.VALID:
-        raise _Departed(LEFT_DETAIL)
-    SessionNotice.objects.filter(pk=notice.pk).update(email=ticket.attendee_email)
+        # Read at send time, so a change published after a resend queued it
+        # still wins: the later change's own notice says what holds.
+        raise _Departed(SUPERSEDED_DETAIL)
+    return ticket.attendee_name, ticket.attendee_email
+
+
+def _notice_message(notice: SessionNotice):
+    session = notice.session
+    name, email = notice_recipient(notice)
+    SessionNotice.objects.filter(pk=notice.pk).update(email=email, name=name)
+    notice.email, notice.name = email, name
     site = default_site()
     organizer = organizer_address(site)
     invite = ticket_calendar_invite(
-        ticket, session=session, method=notice.method, organizer=organizer
+        notice.ticket,
+        session=session,
+        method=notice.method,
+        organizer=organizer,
+        attendee=(name, email),
     )
     template = (
         "workshops/emails/session_cancelled"
@@ -458,7 +538,7 @@ def _notice_message(notice: SessionNotice):
     )
     return render_templated_email(
         template=template,
-        to=[ticket.attendee_email],
+        to=[email],
         context=notice_context(notice),
         reply_to=[organizer[1]],
         from_email=sender_for(organizer),
@@ -485,6 +565,7 @@ def notice_context(notice: SessionNotice) -> dict[str, Any]:
         "ticket": ticket,
         "session": session,
         "notice": notice,
+        "recipient_name": notice.name or ticket.attendee_name,
         "change": change,
         "holder_zone": zone,
         "same_zone": zone == session.time_zone,
@@ -492,6 +573,10 @@ def notice_context(notice: SessionNotice) -> dict[str, Any]:
         "new": when(session),
         "message": change.message if change else "",
         "ticket_url": ticket_url(ticket),
+        # A move's CANCEL may go to someone who no longer holds the ticket
+        # (handed on, cancelled): they get no link to its private page.
+        "holds_ticket": ticket.status == TicketStatus.VALID
+        and ticket.attendee_email.lower() == (notice.email or "").lower(),
         # A move is offered only where the ticket page can make one.
         "other_dates": bool(ticket_other_dates(ticket=ticket)),
     }
