@@ -185,7 +185,9 @@ class PageRouteCacheMiddleware:
         ):
             return None
         vary_on = [request._get_raw_host(), request.get_port(), request.path_info]
-        key = page_cache.fragment_key("page-route", vary_on, request)
+        key = page_cache.fragment_key(
+            "page-route", vary_on, request, scope=page_cache.CONTENT
+        )
         cached = page_cache.fetch_object(key)
         if cached is not None:
             request._wagtail_site, request._wagtail_route_for_request, sub = cached

@@ -24,6 +24,7 @@ def any_view_restrictions() -> bool:
         [],
         None,
         lambda: PageViewRestriction.objects.exists(),
+        scope=page_cache.CONTENT,
     )
 
 

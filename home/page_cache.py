@@ -17,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -53,13 +54,32 @@ def seconds() -> int:
     return settings.PAGE_CACHE_SECONDS
 
 
+# Two numbers, because sales are far more frequent than edits: CONTENT moves
+# on every change of what pages show, SEATS only when seats are taken or
+# freed. What shows seats left is keyed by both, the rest by CONTENT alone, so
+# a sale redraws the dates and not the header, footer or page bodies.
+CONTENT = "content"
+SEATS = "seats"
+SCOPES = {CONTENT: GENERATION_KEY, SEATS: "page-cache:seats-generation"}
+
+
+class Generation(NamedTuple):
+    """Where the cache is: both numbers, read once per request."""
+
+    content: int
+    seats: int
+
+    def key(self, scope: str) -> str:
+        return f"{self.content}" if scope == CONTENT else f"{self.content}.{self.seats}"
+
+
 @functools.cache
-def _counter():
+def _counter(scope: str):
     # A cache that can push the number to every process (config.cache's
     # SharedRedisCache) saves each request a round trip; any other is read.
     # One per process: forgotten when a test changes the caches.
     pushed = getattr(cache, "pushed_counter", None)
-    return pushed(GENERATION_KEY) if pushed is not None else None
+    return pushed(SCOPES[scope]) if pushed is not None else None
 
 
 @receiver(setting_changed)
@@ -68,51 +88,58 @@ def _caches_changed(*, setting: str, **kwargs) -> None:
         _counter.cache_clear()
 
 
-def generation(request: HttpRequest | None = None) -> int:
+def generation(request: HttpRequest | None = None) -> Generation:
     """The current generation, read once per request."""
     if request is not None and hasattr(request, "_page_cache_generation"):
         return request._page_cache_generation
-    counter = _counter()
-    value = counter.value() if counter is not None else _stored_generation()
+    value = Generation(*(_current(scope) for scope in (CONTENT, SEATS)))
     if request is not None:
         request._page_cache_generation = value
     return value
 
 
-def _stored_generation() -> int:
-    value = cache.get(GENERATION_KEY)
+def _current(scope: str) -> int:
+    counter = _counter(scope)
+    if counter is not None:
+        return counter.value()
+    value = cache.get(SCOPES[scope])
     if value is None:
         # Started from the clock, so a flushed cache never brings back the
         # numbers of entries that may still be stored.
-        cache.add(GENERATION_KEY, time.time_ns() // 1000, timeout=None)
-        value = cache.get(GENERATION_KEY)
+        cache.add(SCOPES[scope], time.time_ns() // 1000, timeout=None)
+        value = cache.get(SCOPES[scope])
     return value
 
 
-def _advance() -> None:
-    counter = _counter()
+def _advance(scope: str = CONTENT) -> None:
+    counter = _counter(scope)
     if counter is not None:
         counter.advance()
         return
     try:
-        cache.incr(GENERATION_KEY)
+        cache.incr(SCOPES[scope])
     except ValueError:
         # Evicted or never set: a new clock-based number is as good.
-        cache.set(GENERATION_KEY, time.time_ns() // 1000, timeout=None)
+        cache.set(SCOPES[scope], time.time_ns() // 1000, timeout=None)
 
 
-def page_cache_invalidate() -> None:
-    """Make every cached page and fragment stale once the transaction commits.
+def page_cache_invalidate(*, scope: str = CONTENT) -> None:
+    """Make cached pages and fragments stale once the transaction commits.
 
-    After the commit, not before: a page rendered meanwhile from the old rows
-    is stored under the old generation, which nobody reads any more.
+    CONTENT makes everything stale; SEATS (seats taken or freed) only what
+    shows seats left, and whole pages. After the commit, not before: a page
+    rendered meanwhile from the old rows is stored under the old generation,
+    which nobody reads any more.
     """
-    transaction.on_commit(_advance, robust=True)
+    transaction.on_commit(functools.partial(_advance, scope), robust=True)
 
 
-def fragment_key(name: str, vary_on: list[str], request: HttpRequest | None) -> str:
+def fragment_key(
+    name: str, vary_on: list[str], request: HttpRequest | None, *, scope: str = SEATS
+) -> str:
+    """The key of a shared part: SEATS if it may show seats left, else CONTENT."""
     digest = hashlib.sha256("\x1f".join(vary_on).encode()).hexdigest()[:32]
-    return f"fragment:{generation(request)}:{name}:{digest}"
+    return f"fragment:{generation(request).key(scope)}:{name}:{digest}"
 
 
 class LocalCopies:
@@ -176,14 +203,16 @@ def store_value(key: str, value) -> None:
     local_copies.put(key, value, expires=created + seconds())
 
 
-def shared_value(name: str, vary_on: list[str], request, compute):
+def shared_value(
+    name: str, vary_on: list[str], request, compute, *, scope: str = SEATS
+):
     """`compute()`, cached like a fragment: for values every page reads.
 
     A value of None is never stored (it reads as a miss).
     """
     if seconds() <= 0 or getattr(request, "is_preview", False):
         return compute()
-    key = fragment_key(name, vary_on, request)
+    key = fragment_key(name, vary_on, request, scope=scope)
     value = fetch_value(key)
     if value is None:
         value = compute()
@@ -224,7 +253,7 @@ def request_is_cacheable(request: HttpRequest) -> bool:
 def page_key(request: HttpRequest) -> str:
     where = f"{request.scheme}://{request.get_host()}{request.path}"
     digest = hashlib.sha256(where.encode()).hexdigest()[:40]
-    return f"page:{generation(request)}:{digest}"
+    return f"page:{generation(request).key(SEATS)}:{digest}"
 
 
 @dataclass

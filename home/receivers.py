@@ -5,13 +5,11 @@ from django.db.models.signals import post_delete, post_save
 from wagtail.models import Page
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
-from .page_cache import page_cache_invalidate
+from .page_cache import SEATS, page_cache_invalidate
 
 # What public pages show besides pages themselves: snippets, settings and
-# images in every page's header, footer or blocks, a session's dates and the
-# seats its tickets and orders take or free (taking them also invalidates in
-# workshops.services.seats.lock_session). String labels: home imports no
-# other app (docs/conventions.md).
+# images in every page's header, footer or blocks, and a session's dates.
+# String labels: home imports no other app (docs/conventions.md).
 SHOWN_MODELS = (
     "wagtailcore.Site",
     "wagtailcore.PageViewRestriction",
@@ -19,11 +17,12 @@ SHOWN_MODELS = (
     "home.SiteSettings",
     "testimonials.Testimonial",
     "workshops.WorkshopSession",
-    "workshops.Ticket",
-    "workshops.Order",
     "newsletter.MailingList",
     "newsletter.NewsletterSettings",
 )
+# What changes only the seats left: a sale, a hold, a cancellation (taking
+# seats also invalidates in workshops.services.seats.lock_session).
+SEAT_MODELS = ("workshops.Ticket", "workshops.Order")
 
 
 def on_page_change(sender, **kwargs) -> None:
@@ -32,6 +31,10 @@ def on_page_change(sender, **kwargs) -> None:
 
 def on_shown_model_change(sender, **kwargs) -> None:
     page_cache_invalidate()
+
+
+def on_seats_change(sender, **kwargs) -> None:
+    page_cache_invalidate(scope=SEATS)
 
 
 def connect() -> None:
@@ -43,10 +46,14 @@ def connect() -> None:
     post_delete.connect(
         on_page_change, sender=Page, dispatch_uid="page-cache-page-deleted"
     )
-    for label in SHOWN_MODELS:
-        for signal in (post_save, post_delete):
-            signal.connect(
-                on_shown_model_change,
-                sender=label,
-                dispatch_uid=f"page-cache-{signal is post_save}-{label}",
-            )
+    for receiver, labels in (
+        (on_shown_model_change, SHOWN_MODELS),
+        (on_seats_change, SEAT_MODELS),
+    ):
+        for label in labels:
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    receiver,
+                    sender=label,
+                    dispatch_uid=f"page-cache-{signal is post_save}-{label}",
+                )

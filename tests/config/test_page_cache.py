@@ -272,3 +272,38 @@ def test_a_routable_page_and_its_feeds_are_routed_from_the_cache(client, home_pa
         assert client.get("/letters/feed/atom/")["Content-Type"].startswith(
             "application/atom+xml"
         )
+
+
+def test_a_sale_redraws_what_shows_seats_and_keeps_the_rest(
+    rf, workshop, django_capture_on_commit_callbacks
+):
+    from django.template import Context, Template
+
+    template = Template(
+        "{% load shared_fragments %}"
+        "{% shared_fragment 'menu' scope='content' %}{{ now }}{% endshared_fragment %}"
+        "|{% shared_fragment 'dates' %}{{ now }}{% endshared_fragment %}"
+    )
+
+    def render(now: str) -> str:
+        return template.render(Context({"request": rf.get("/"), "now": now}))
+
+    session = WorkshopSessionFactory(workshop=workshop)
+    assert render("one") == "one|one"
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        lock_session(session.pk)  # a seat taken
+    assert render("two") == "one|two"
+    with django_capture_on_commit_callbacks(execute=True):
+        page_cache.page_cache_invalidate()  # an edit: everything is redrawn
+    assert render("three") == "three|three"
+
+
+def test_a_page_body_is_redrawn_on_a_sale_only_if_it_lists_sessions(home_page):
+    from home.templatetags.home_tags import fragment_scope
+
+    heading = ("heading", {"text": "Hello", "level": "h2"})
+    home_page.body = [heading, ("upcoming_sessions", {"heading": "Dates", "count": 4})]
+    assert fragment_scope(home_page.body) == page_cache.SEATS
+    home_page.body = [heading]
+    assert fragment_scope(home_page.body) == page_cache.CONTENT
+    assert fragment_scope(None) == page_cache.CONTENT

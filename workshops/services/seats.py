@@ -10,7 +10,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils.crypto import salted_hmac
 
-from home.page_cache import page_cache_invalidate
+from home.page_cache import SEATS, page_cache_invalidate
 from home.tasks import enqueue_on_commit
 
 from .. import tasks
@@ -47,7 +47,7 @@ def lock_session(session_id: int) -> WorkshopSession:
     """Lock a session's row for the rest of the transaction, before counting seats."""
     # Every path that takes seats comes through here: once it commits, cached
     # pages showing the seats left are stale (home/page_cache.py).
-    page_cache_invalidate()
+    page_cache_invalidate(scope=SEATS)
     if connection.vendor == "postgresql":
         timeout = settings.SEAT_LOCK_TIMEOUT_MS
         with connection.cursor() as cursor:
@@ -77,7 +77,7 @@ def lock_session(session_id: int) -> WorkshopSession:
 def seats_freed(*, session_ids: Iterable[int]) -> None:
     """Seats came free: after the commit, cached pages show them and the first
     person on each session's waiting list is offered one. Needs no lock."""
-    page_cache_invalidate()
+    page_cache_invalidate(scope=SEATS)
     for session_id in sorted(set(session_ids)):
         enqueue_on_commit(tasks.session_waitlist_offer, session_id)
 

@@ -36,8 +36,13 @@ def calendar_feed(request: HttpRequest) -> HttpResponse:
         )
 
     # Built once per change for every visitor, signed in or not.
+    # It shows no seats left, so a sale leaves it be.
     body = page_cache.shared_value(
-        "calendar-feed", [request.scheme, request.get_host()], request, build
+        "calendar-feed",
+        [request.scheme, request.get_host()],
+        request,
+        build,
+        scope=page_cache.CONTENT,
     )
     response = calendar_response(request, body, filename="workshops.ics", max_age=900)
     # The same for everyone: served from the page cache until a change.
