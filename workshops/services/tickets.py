@@ -22,10 +22,11 @@ from ..models import (
 from ..models.tickets import new_secret
 from ..selectors import ticket_other_dates
 from .emails import holds_session, invitation, send_ticket
+from .lines import lock_sessions
 from .notices import ticket_moved_notify
 from .orders import Attendee
 from .refunds import CENT, refund_request, ticket_price
-from .seats import lock_session, seats_freed, seats_taken
+from .seats import SessionBusy, lock_session, seats_freed, seats_taken
 
 
 def _withdrawal(ticket: Ticket, *, email: str, besides: Ticket | None = None) -> dict:
@@ -43,10 +44,39 @@ class TicketError(Exception):
     """A reason to refuse a change to a ticket, worded for staff or the holder."""
 
 
+MOVED_MEANWHILE = "The ticket moved to another session meanwhile: please try again."
+
+
+def _lock_ticket_in_session(ticket_id: int, *, also: Sequence[int] = ()) -> Ticket:
+    """The ticket's session (and `also`) locked in key order, then the ticket.
+
+    Sessions before tickets and orders is the order every path that locks
+    both takes (`order_fulfil`, checkout, codes, the waiting list), so none
+    waits on another crosswise. Under the session's lock, whether an address
+    keeps another seat there (`holds_session`) cannot change until commit:
+    two seats of one address cancelled at once decide one after the other,
+    and the second one sends the CANCEL.
+    """
+    session_id = Ticket.objects.values_list("session_id", flat=True).get(pk=ticket_id)
+    try:
+        lock_sessions([session_id, *also])
+    except SessionBusy as busy:
+        # The ticket views and the admin word a TicketError for the person.
+        raise TicketError(str(busy)) from busy
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("order__ticket_type")
+        .get(pk=ticket_id)
+    )
+    if ticket.session_id != session_id:
+        raise TicketError(MOVED_MEANWHILE)
+    return ticket
+
+
 def ticket_cancel(*, ticket_id: int, refund: bool, user=None) -> Ticket:
     """Cancel a paid ticket, refund its share of the payment, and free the seat."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        ticket = _lock_ticket_in_session(ticket_id)
         order = Order.objects.select_for_update().get(pk=ticket.order_id)
         if ticket.status != TicketStatus.VALID:
             raise TicketError("Only a valid ticket can be cancelled.")
@@ -149,11 +179,8 @@ def ticket_move(
     `confirmed_difference`: the per-seat difference staff were shown.
     """
     with transaction.atomic():
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("order__ticket_type")
-            .get(pk=ticket_id)
-        )
+        # Both sessions before the ticket, in key order (`_lock_ticket_in_session`).
+        ticket = _lock_ticket_in_session(ticket_id, also=[session_id])
         if ticket.status != TicketStatus.VALID:
             raise TicketError("Only a valid ticket can be moved.")
         if ticket.session_id == session_id:
@@ -211,7 +238,7 @@ def _ticket_take_seat(ticket: Ticket, *, session_id: int) -> None:
 def ticket_update_attendee(*, ticket_id: int, name: str, email: str) -> Ticket:
     """The holder corrects the attendee's name or hands the seat to a colleague."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        ticket = _lock_ticket_in_session(ticket_id)
         if ticket.status != TicketStatus.VALID:
             raise TicketError("This ticket can no longer be changed.")
         new_holder = email.lower() != ticket.attendee_email.lower()
