@@ -259,11 +259,12 @@ def main() -> None:
         print(
             "\nIn-process render (median of 30, ms) and queries, as a visitor the "
             "page cache does not serve:\n"
-            "warm: fragments and routes cached; cold: just after a change\n"
+            "warm: fragments and routes cached; sale: just after seats were "
+            "taken; cold: just after an edit\n"
         )
         print(
             f"{'page':20} {'sessions':>9} {'warm ms':>9} {'queries':>8} "
-            f"{'cold ms':>9} {'queries':>8}"
+            f"{'sale ms':>9} {'queries':>8} {'cold ms':>9} {'queries':>8}"
         )
         manage("shell", "-c", RENDER_REPORT)
         manage(
