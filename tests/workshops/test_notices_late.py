@@ -292,3 +292,26 @@ def test_the_notice_log_takes_as_many_queries_for_many_rows_as_for_few(
     with CaptureQueriesContext(connection) as many:
         client.get("/admin/workshops/notices/")
     assert len(many) == len(few)
+
+
+# -- 9. A backend that cannot defer --------------------------------------------
+
+
+def test_on_a_backend_that_cannot_defer_the_retry_waits_for_the_sweep(
+    workshop, session, plan, settings, commit, caplog
+):
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+    }
+    holders(session, 1)
+    plan[1] = smtplib.SMTPRecipientsRefused({"h0@example.com": (451, b"later")})
+    publish(workshop, start_time=time(9), end_time=time(12))
+    # What the sender queues on commit is taken (no run_after refused), and
+    # the put-off notice is not lost: the sweep sends it once due.
+    with caplog.at_level("ERROR"), commit():
+        services.session_notices_send(session_id=session.pk)
+    assert [r for r in caplog.records if "on_commit" in r.getMessage()] == []
+    assert services.notices_reconcile() == 0
+    SessionNotice.objects.update(retry_at=timezone.now() - timedelta(seconds=1))
+    assert services.notices_reconcile() == 1
+    assert [m.to for m in mail.outbox] == [["h0@example.com"]]

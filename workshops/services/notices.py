@@ -245,6 +245,24 @@ def _enqueue_send(session_id: int) -> None:
     enqueue_on_commit(tasks.session_notices_send, session_id)
 
 
+def _enqueue_retry(session_id: int, *, at: datetime) -> None:
+    """A send of the session's notices once the put-off ones are due.
+
+    A backend that cannot defer (the immediate one of a local run) would
+    refuse `run_after`, and a send now would find nothing due: there the
+    periodic `reconcile_notices` sends them once `retry_at` has passed.
+    """
+    if tasks.session_notices_send.get_backend().supports_defer:
+        enqueue_on_commit(tasks.session_notices_send, session_id, run_after=at)
+    else:
+        logger.info(
+            "Notices of session %s wait for reconcile_notices: the task backend "
+            "cannot defer a retry to %s",
+            session_id,
+            at,
+        )
+
+
 def ticket_moved_notify(*, ticket_id: int, from_session_id: int) -> list[SessionNotice]:
     """A ticket moved sessions: CANCEL the old entry, REQUEST the new one, once each.
 
@@ -394,9 +412,7 @@ def session_notices_send(
             if retry_at is not None:
                 # The server is not taking mail now: the rest of the queue
                 # waits for the retry instead of each trying in vain.
-                enqueue_on_commit(
-                    tasks.session_notices_send, session_id, run_after=retry_at
-                )
+                _enqueue_retry(session_id, at=retry_at)
                 break
             if failure in (Failure.CONFIG, Failure.UNREADABLE):
                 # Our login, sender or account (or a yes we cannot read) would
