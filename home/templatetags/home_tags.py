@@ -9,7 +9,6 @@ from wagtail.models import Page, Site
 from wagtail.rich_text import RichText, expand_db_html
 
 from home import page_cache
-from home.blocks import UpcomingSessionsBlock
 from home.selectors import hero_image as select_hero_image
 from home.selectors import site_settings as request_site_settings
 from home.selectors import top_level_pages
@@ -118,18 +117,6 @@ class _Expanded:
             "wagtailcore/shared/richtext.html",
             {"html": mark_safe(self.html)},  # noqa: S308
         )
-
-
-@register.filter
-def fragment_scope(body) -> str:
-    """The page cache scope of a page body: "seats" if a block shows seats left.
-
-    A body without one stays cached through sales (home/page_cache.py).
-    """
-    shows_seats = any(
-        isinstance(block.block, UpcomingSessionsBlock) for block in body or ()
-    )
-    return page_cache.SEATS if shows_seats else page_cache.CONTENT
 
 
 @register.filter

@@ -298,12 +298,52 @@ def test_a_sale_redraws_what_shows_seats_and_keeps_the_rest(
     assert render("three") == "three|three"
 
 
-def test_a_page_body_is_redrawn_on_a_sale_only_if_it_lists_sessions(home_page):
-    from home.templatetags.home_tags import fragment_scope
+def test_a_sale_redraws_the_dates_inside_a_body_and_not_the_body(
+    rf, workshop, django_capture_on_commit_callbacks
+):
+    from django.template import Context, Template
 
-    heading = ("heading", {"text": "Hello", "level": "h2"})
-    home_page.body = [heading, ("upcoming_sessions", {"heading": "Dates", "count": 4})]
-    assert fragment_scope(home_page.body) == page_cache.SEATS
-    home_page.body = [heading]
-    assert fragment_scope(home_page.body) == page_cache.CONTENT
-    assert fragment_scope(None) == page_cache.CONTENT
+    # The hole draws what it reads when drawn (here the request), as the
+    # upcoming dates read the seats; the body around it was drawn once.
+    template = Template(
+        "{% load shared_fragments %}{% shared_fragment 'body' scope='content' %}"
+        "{{ now }}|{% seats_hole 'page_cache/hole.html' %}"
+        "{% endshared_fragment %}"
+    )
+
+    def render(now: str) -> str:
+        request = rf.get("/", {"v": now})
+        return template.render(Context({"request": request, "now": now})).strip()
+
+    session = WorkshopSessionFactory(workshop=workshop)
+    assert render("one") == "one|one"
+    assert render("two") == "one|one"
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        lock_session(session.pk)
+    assert render("three") == "one|three"
+    with django_capture_on_commit_callbacks(execute=True):
+        page_cache.page_cache_invalidate()
+    assert render("four") == "four|four"
+    # Outside a content fragment (a preview, an email) it is drawn at once.
+    plain = Template(
+        "{% load shared_fragments %}{% seats_hole 'page_cache/hole.html' %}"
+    )
+    assert (
+        plain.render(Context({"request": rf.get("/", {"v": "five"})})).strip() == "five"
+    )
+
+
+def test_the_home_pages_upcoming_dates_show_a_sale_at_once(
+    client, home_page, workshop, django_capture_on_commit_callbacks
+):
+    session = WorkshopSessionFactory(workshop=workshop, capacity=3)
+    home_page.body = [("upcoming_sessions", {"heading": "Next dates", "count": 4})]
+    home_page.save_revision().publish()
+    client.cookies["visitor"] = "1"  # rendered each time, from the fragments
+    assert "3 seats left" in client.get("/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        lock_session(session.pk)
+        make_paid_ticket(session, "Ada", "ada@example.com")
+    html = client.get("/").content.decode()
+    assert "2 seats left" in html
+    assert "Next dates" in html
