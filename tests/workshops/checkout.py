@@ -1,4 +1,8 @@
-"""Filling in the checkout form as a buyer would."""
+"""Filling in the checkout form as a buyer would, and Stripe's webhook after it."""
+
+import json
+
+from django.conf import settings
 
 from workshops.models import TicketType, WorkshopSession
 
@@ -35,3 +39,15 @@ def checkout_form(
 
 def book(client, session: WorkshopSession, ticket_type: TicketType, **kwargs):
     return client.post(f"/book/{session.pk}/", checkout_form(ticket_type, **kwargs))
+
+
+def deliver(client, stripe, event: dict, *, secret: str | None = None):
+    """Post `event` to the webhook signed as Stripe signs it (or with `secret`)."""
+    payload = json.dumps(event).encode()
+    signature = stripe.sign(payload, secret or settings.STRIPE_WEBHOOK_SECRET)
+    return client.post(
+        "/stripe/webhook/",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )

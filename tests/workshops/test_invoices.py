@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.utils import timezone
@@ -15,6 +14,7 @@ from wagtail.models import ModelLogEntry, Site
 from wagtail.test.utils import WagtailPageTestCase
 
 from home.models import HomePage, SiteSettings
+from tests.workshops.checkout import deliver
 from tests.workshops.factories import InvoiceRequestPageFactory
 from workshops import payments, services
 from workshops.models import (
@@ -27,16 +27,6 @@ from workshops.models import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def deliver(client, stripe, event: dict):
-    payload = json.dumps(event).encode()
-    return client.post(
-        "/stripe/webhook/",
-        payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=stripe.sign(payload, settings.STRIPE_WEBHOOK_SECRET),
-    )
 
 
 @pytest.fixture

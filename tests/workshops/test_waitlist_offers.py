@@ -1,15 +1,14 @@
 """A paid waiting-list offer through Stripe Checkout: the offer keeps its own
 hold, Stripe's "back" leads back to it, and an expired session is replaced."""
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
+from tests.workshops.checkout import deliver
 from tests.workshops.factories import WorkshopSessionFactory, make_paid_ticket
 from workshops import payments, services
 from workshops.models import (
@@ -49,16 +48,6 @@ def offer_a_seat(session, *, now=None) -> WaitlistEntry:
 
 def take(client, entry):
     return client.post(f"/waiting-list/place/{entry.token}/", {"action": "take"})
-
-
-def deliver(client, stripe, event: dict):
-    payload = json.dumps(event).encode()
-    return client.post(
-        "/stripe/webhook/",
-        payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=stripe.sign(payload, settings.STRIPE_WEBHOOK_SECRET),
-    )
 
 
 def test_paying_for_an_offer_keeps_the_offers_hold(client, stripe, full_session):

@@ -12,22 +12,11 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.workshops.calendars import calendar_part
-from tests.workshops.checkout import book
+from tests.workshops.checkout import book, deliver
 from workshops.models import Order, OrderStatus, StripeEvent, Ticket, TicketStatus
 from workshops.services import orders_reconcile
 
 pytestmark = pytest.mark.django_db
-
-
-def deliver(client, stripe, event: dict, *, secret: str | None = None):
-    payload = json.dumps(event).encode()
-    signature = stripe.sign(payload, secret or settings.STRIPE_WEBHOOK_SECRET)
-    return client.post(
-        "/stripe/webhook/",
-        payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=signature,
-    )
 
 
 @pytest.fixture
