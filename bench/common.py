@@ -43,3 +43,24 @@ def production_env(**overrides: str) -> dict[str, str]:
 def manage(env: dict[str, str], *command: str) -> None:
     """Run a manage.py command of the site under `env`."""
     subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True)
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """A fresh database with the demo content and the benchmarks' extra pages.
+
+    DATABASE_URL must be a throwaway database, and the cache is emptied too.
+    """
+    print("Preparing a database with the demo content ...", flush=True)
+    if env["DATABASE_URL"].startswith("postgres"):
+        manage(env, "shell", "-c", RESET_POSTGRES)
+    manage(env, "shell", "-c", "from django.core.cache import cache; cache.clear()")
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "load_demo")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from bench.seed import seed_pages, seed_schedule; "
+        "seed_pages(); seed_schedule()",
+    )
+    manage(env, "db_worker", "--batch", "--no-reload", "--no-startup-delay")

@@ -34,8 +34,8 @@ else:
     from newsletter.models import NewsletterArchivePage, NewsletterIssuePage
     from workshops.models import WorkshopSession
 
-from bench.common import RESET_POSTGRES, production_env
 from bench.common import manage as run_manage
+from bench.common import prepare_database, production_env
 
 ROUNDS = 30
 
@@ -112,19 +112,7 @@ def main() -> None:
         def manage(*command: str) -> None:
             run_manage(env, *command)
 
-        print("Preparing a database with the demo content ...", flush=True)
-        if env["DATABASE_URL"].startswith("postgres"):
-            manage("shell", "-c", RESET_POSTGRES)
-        manage("shell", "-c", "from django.core.cache import cache; cache.clear()")
-        manage("migrate", "--noinput", "-v0")
-        manage("load_demo")
-        manage(
-            "shell",
-            "-c",
-            "from bench.seed import seed_pages, seed_schedule; "
-            "seed_pages(); seed_schedule()",
-        )
-        manage("db_worker", "--batch", "--no-reload", "--no-startup-delay")
+        prepare_database(env)
         print(
             f"\nIn-process render (median of {ROUNDS}, ms) and queries, on "
             f"{os.cpu_count()} CPUs, database {env['DATABASE_URL'].split(':')[0]}:\n"

@@ -33,7 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import PYTHON, RESET_POSTGRES, free_port, production_env  # noqa: E402
+from bench.common import (  # noqa: E402
+    PYTHON,
+    free_port,
+    prepare_database,
+    production_env,
+)
 from bench.common import manage as run_manage  # noqa: E402
 
 WRK = shutil.which("wrk")
@@ -191,19 +196,7 @@ def main() -> None:
         def manage(*command: str) -> None:
             run_manage(env, *command)
 
-        print("Preparing a database with the demo content ...", flush=True)
-        if env["DATABASE_URL"].startswith("postgres"):
-            manage("shell", "-c", RESET_POSTGRES)
-        manage("shell", "-c", "from django.core.cache import cache; cache.clear()")
-        manage("migrate", "--noinput", "-v0")
-        manage("load_demo")
-        manage(
-            "shell",
-            "-c",
-            "from bench.seed import seed_pages, seed_schedule; "
-            "seed_pages(); seed_schedule()",
-        )
-        manage("db_worker", "--batch", "--no-reload", "--no-startup-delay")
+        prepare_database(env)
         manage("collectstatic", "--noinput", "-v0")
 
         site = gunicorn("config.wsgi", site_port, args.workers, env)
