@@ -228,13 +228,14 @@ def test_a_staff_move_invites_to_the_new_date_and_withdraws_the_old(
 
 
 def test_a_seat_handed_on_invites_the_new_holder_and_withdraws_the_old_entry(
-    session, commit
+    session, commit, run_tasks
 ):
     ticket = make_paid_ticket(session, "Ada", "ada@example.com")
     with commit():
         services.ticket_update_attendee(
             ticket_id=ticket.pk, name="Ben", email="ben@example.com"
         )
+    run_tasks()
     by_address = {message.to[0]: message for message in mail.outbox}
     new = the_invitation(by_address["ben@example.com"])
     gone = the_invitation(by_address["ada@example.com"], method="CANCEL")
@@ -245,11 +246,12 @@ def test_a_seat_handed_on_invites_the_new_holder_and_withdraws_the_old_entry(
 
 
 def test_a_cancelled_ticket_withdraws_the_entry_unless_another_seat_keeps_it(
-    session, commit
+    session, commit, run_tasks
 ):
     ticket = make_paid_ticket(session, "Ada", "ada@example.com")
     with commit():
         services.ticket_cancel(ticket_id=ticket.pk, refund=False)
+    run_tasks()
     [message] = mail.outbox
     assert str(the_invitation(message, method="CANCEL")["UID"]) == (
         session.calendar_uid
@@ -261,6 +263,7 @@ def test_a_cancelled_ticket_withdraws_the_entry_unless_another_seat_keeps_it(
     mail.outbox.clear()
     with commit():
         services.ticket_cancel(ticket_id=first.pk, refund=False)
+    run_tasks()
     [message] = mail.outbox
     assert calendar_parts(message) == []
 

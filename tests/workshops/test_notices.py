@@ -401,7 +401,7 @@ def test_through_a_provider_api_the_calendar_rides_as_a_typed_attachment(
     # Built, not sent: the task's message, as the provider would receive it.
     publish(workshop, start_time=time(9), end_time=time(12))
     notice = SessionNotice.objects.get()
-    message = services.notices._notice_message(notice)
+    message, _ = services.notices._notice_message(notice)
     assert [mimetype for _, mimetype in message.alternatives] == ["text/html"]
     [(name, content, mimetype)] = message.attachments
     assert (name, mimetype) == ("invite.ics", "text/calendar; method=REQUEST")

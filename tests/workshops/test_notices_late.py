@@ -315,3 +315,51 @@ def test_on_a_backend_that_cannot_defer_the_retry_waits_for_the_sweep(
     SessionNotice.objects.update(retry_at=timezone.now() - timedelta(seconds=1))
     assert services.notices_reconcile() == 1
     assert [m.to for m in mail.outbox] == [["h0@example.com"]]
+
+
+# -- 8. A seat that ends is a notice too --------------------------------------
+
+
+def test_a_cancellations_email_put_off_by_the_server_is_logged_and_sent_later(
+    workshop, session, plan
+):
+    (ticket,) = holders(session, 1)
+    plan[1] = smtplib.SMTPRecipientsRefused({"h0@example.com": (451, b"later")})
+    services.ticket_cancel(ticket_id=ticket.pk, refund=False)
+    services.session_notices_send(session_id=session.pk)
+    assert mail.outbox == []
+    notice = SessionNotice.objects.get()
+    assert (notice.reason, notice.email, notice.state) == (
+        NoticeReason.TICKET_CANCELLED,
+        "h0@example.com",
+        NoticeState.QUEUED,
+    )
+
+    services.session_notices_send(session_id=session.pk, now=later(5))
+    (message,) = mail.outbox
+    assert "has been cancelled" in message.body
+    assert calendars() == [("CANCEL", session.calendar_uid, "mailto:h0@example.com")]
+
+
+def test_a_hand_over_tells_the_holder_it_left_even_if_handed_on_again_first(
+    workshop, session
+):
+    (ticket,) = holders(session, 1)
+    services.ticket_update_attendee(
+        ticket_id=ticket.pk, name="Ben", email="ben@example.com"
+    )
+    services.ticket_update_attendee(
+        ticket_id=ticket.pk, name="Cleo", email="cleo@example.com"
+    )
+    services.session_notices_send(session_id=session.pk)
+
+    withdrawn = sorted(calendars(), key=lambda seen: seen[2])
+    assert withdrawn == [
+        ("CANCEL", session.calendar_uid, "mailto:ben@example.com"),
+        ("CANCEL", session.calendar_uid, "mailto:h0@example.com"),
+    ]
+    assert sorted(
+        SessionNotice.objects.filter(reason=NoticeReason.HANDED_ON).values_list(
+            "email", "state"
+        )
+    ) == [("ben@example.com", NoticeState.SENT), ("h0@example.com", NoticeState.SENT)]

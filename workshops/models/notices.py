@@ -86,6 +86,9 @@ class NoticeReason(models.TextChoices):
     CHANGE = "change", "The session changed"
     MOVED_OUT = "moved_out", "Moved to another session (old one withdrawn)"
     MOVED_IN = "moved_in", "Moved here from another session"
+    # The holder's seat ended here: their email, with a CANCEL of their entry.
+    TICKET_CANCELLED = "ticket_cancelled", "Ticket cancelled (entry withdrawn)"
+    HANDED_ON = "handed_on", "Handed on to someone else (entry withdrawn)"
 
 
 SUPERSEDED_DETAIL = "A later change of the session replaced it before it was sent."
@@ -99,6 +102,9 @@ UNCERTAIN_SEND_DETAIL = (
 )
 LEFT_DETAIL = "The ticket is no longer valid."
 MOVED_ON_DETAIL = "The ticket has moved on to another session since."
+KEPT_ENTRY_DETAIL = (
+    "Sent without its calendar part: that address holds a seat in the session."
+)
 STILL_HOLDS_DETAIL = "That address holds a seat in this session again."
 
 

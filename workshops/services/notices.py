@@ -35,6 +35,7 @@ from ..models import (
     WorkshopSession,
 )
 from ..models.notices import (
+    KEPT_ENTRY_DETAIL,
     LEFT_DETAIL,
     MOVED_ON_DETAIL,
     STILL_HOLDS_DETAIL,
@@ -304,6 +305,43 @@ def ticket_moved_notify(*, ticket_id: int, from_session_id: int) -> list[Session
     return notices
 
 
+# A seat that ended (cancelled, handed on): the email that says so, which
+# withdraws the holder's calendar entry.
+WITHDRAWALS = {
+    NoticeReason.TICKET_CANCELLED: "workshops/emails/ticket_cancelled",
+    NoticeReason.HANDED_ON: "workshops/emails/ticket_handed_over",
+}
+
+
+def ticket_withdrawal_notify(
+    *, ticket: Ticket, reason: str, name: str, email: str
+) -> SessionNotice:
+    """A holder's seat ended: tell them, and withdraw their calendar entry, once.
+
+    Call it from the change's transaction (`ticket_cancel`,
+    `ticket_update_attendee`), after the ticket is saved. Queued in the
+    notice ledger, so it is sent after commit with the lease, the retries and
+    the log; whether it carries the CANCEL is decided when it goes, by
+    whether that address still holds a seat of the session then.
+    """
+    if reason not in WITHDRAWALS:
+        raise NoticeError(f"Not a withdrawal: {reason}.")
+    stamp = f"{ticket.updated_at.timestamp():.6f}"
+    notice, _ = SessionNotice.objects.get_or_create(
+        key=f"{reason}-{ticket.pk}-{ticket.session_id}-{stamp}",
+        defaults={
+            "session_id": ticket.session_id,
+            "ticket": ticket,
+            "reason": reason,
+            "method": "CANCEL",
+            "email": email,
+            "name": name,
+        },
+    )
+    _enqueue_send(ticket.session_id)
+    return notice
+
+
 def session_notice_resend(*, notice_id: int, user=None) -> SessionNotice:
     """Staff send one notice again (it failed, or the holder lost it)."""
     with transaction.atomic():
@@ -391,7 +429,7 @@ def session_notices_send(
         if checkpoint:
             checkpoint("handed_over")
         try:
-            message = _notice_message(notice)
+            message, detail = _notice_message(notice)
         except _Departed as departed:
             SessionNotice.objects.filter(pk=notice.pk).settle(
                 token=token, state=NoticeState.SKIPPED, detail=str(departed)
@@ -427,7 +465,7 @@ def session_notices_send(
         if checkpoint:
             checkpoint("sent")
         SessionNotice.objects.filter(pk=notice.pk).settle(
-            token=token, state=NoticeState.SENT
+            token=token, state=NoticeState.SENT, detail=detail
         )
         sent += 1
     return sent
@@ -504,6 +542,9 @@ def notice_recipient(notice: SessionNotice) -> tuple[str, str]:
     staff resend may come after later changes, moves and hand-overs.
     """
     ticket, session = notice.ticket, notice.session
+    if notice.reason in WITHDRAWALS:
+        # Told whatever the ticket is now: it is the record of what happened.
+        return notice.name, notice.email
     if notice.reason == NoticeReason.MOVED_OUT:
         # The entry to withdraw is the one the holder at the move had,
         # whatever became of the ticket since.
@@ -534,33 +575,55 @@ def notice_recipient(notice: SessionNotice) -> tuple[str, str]:
 
 
 def _notice_message(notice: SessionNotice):
+    """The email for a notice, and what to note on it once sent."""
     session = notice.session
     name, email = notice_recipient(notice)
     SessionNotice.objects.filter(pk=notice.pk).update(email=email, name=name)
     notice.email, notice.name = email, name
     site = default_site()
     organizer = organizer_address(site)
-    invite = ticket_calendar_invite(
-        notice.ticket,
-        session=session,
-        method=notice.method,
-        organizer=organizer,
-        attendee=(name, email),
-    )
-    template = (
-        "workshops/emails/session_cancelled"
-        if notice.method == "CANCEL"
-        else "workshops/emails/session_changed"
-    )
-    return render_templated_email(
+    # Their entry (one per address and UID) stays while they hold a seat there.
+    keeps_entry = notice.reason in WITHDRAWALS and holds_session(email, session.pk)
+    invite = None
+    if not keeps_entry:
+        invite = ticket_calendar_invite(
+            notice.ticket,
+            session=session,
+            method=notice.method,
+            organizer=organizer,
+            attendee=(name, email),
+        )
+    if notice.reason in WITHDRAWALS:
+        template, context = WITHDRAWALS[notice.reason], withdrawal_context(notice)
+    else:
+        template = (
+            "workshops/emails/session_cancelled"
+            if notice.method == "CANCEL"
+            else "workshops/emails/session_changed"
+        )
+        context = notice_context(notice)
+    message = render_templated_email(
         template=template,
         to=[email],
-        context=notice_context(notice),
+        context=context,
         reply_to=[organizer[1]],
         from_email=sender_for(organizer),
         invite=invite,
         site=site,
     )
+    return message, KEPT_ENTRY_DETAIL if keeps_entry else ""
+
+
+def withdrawal_context(notice: SessionNotice) -> dict[str, Any]:
+    """What a cancelled or handed-on seat's email shows."""
+    ticket = notice.ticket
+    return {
+        "ticket": ticket,
+        "order": ticket.order,
+        "session": notice.session,
+        "refunded": ticket.refunded_amount,
+        "previous": {"name": notice.name, "email": notice.email},
+    }
 
 
 def notice_context(notice: SessionNotice) -> dict[str, Any]:

@@ -8,9 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
 
-from home.email import send_templated_email
-
 from ..models import (
+    NoticeReason,
     Order,
     PaymentMethod,
     SessionStatus,
@@ -21,23 +20,12 @@ from ..models import (
 )
 from ..models.tickets import new_secret
 from ..selectors import ticket_other_dates
-from .emails import holds_session, invitation, send_ticket
+from .emails import send_ticket
 from .lines import lock_sessions
-from .notices import ticket_moved_notify
+from .notices import ticket_moved_notify, ticket_withdrawal_notify
 from .orders import Attendee
 from .refunds import CENT, refund_request, ticket_price
 from .seats import SessionBusy, lock_session, seats_freed, seats_taken
-
-
-def _withdrawal(ticket: Ticket, *, email: str, besides: Ticket | None = None) -> dict:
-    """A CANCEL for the entry `email` had of the ticket's session, if none remains.
-
-    Their invitation carried the joining link and would never hear of a change
-    again; another valid seat of theirs in the session keeps it.
-    """
-    if holds_session(email, ticket.session_id, besides=besides or ticket):
-        return {}
-    return invitation(ticket, method="CANCEL")
 
 
 class TicketError(Exception):
@@ -52,10 +40,10 @@ def _lock_ticket_in_session(ticket_id: int, *, also: Sequence[int] = ()) -> Tick
 
     Sessions before tickets and orders is the order every path that locks
     both takes (`order_fulfil`, checkout, codes, the waiting list), so none
-    waits on another crosswise. Under the session's lock, whether an address
-    keeps another seat there (`holds_session`) cannot change until commit:
-    two seats of one address cancelled at once decide one after the other,
-    and the second one sends the CANCEL.
+    waits on another crosswise. Changes to one session's seats then commit one
+    after the other; whether a holder's entry is withdrawn is decided when its
+    notice is sent, after its own commit, so of two seats of one address
+    cancelled at once the later one's notice sees both gone and withdraws it.
     """
     session_id = Ticket.objects.values_list("session_id", flat=True).get(pk=ticket_id)
     try:
@@ -99,11 +87,14 @@ def ticket_cancel(*, ticket_id: int, refund: bool, user=None) -> Ticket:
             user=user,
             data={"refunded": str(amount), "order": order.reference},
         )
-        send_templated_email(
-            template="workshops/emails/ticket_cancelled",
-            to=[ticket.attendee_email],
-            context={"ticket": ticket, "order": order, "refunded": amount},
-            **_withdrawal(ticket, email=ticket.attendee_email),
+        # Their invitation carried the joining link and would never hear of
+        # a change again: the email says so and withdraws it (a CANCEL),
+        # unless another seat of theirs in the session keeps it.
+        ticket_withdrawal_notify(
+            ticket=ticket,
+            reason=NoticeReason.TICKET_CANCELLED,
+            name=ticket.attendee_name,
+            email=ticket.attendee_email,
         )
     return ticket
 
@@ -253,22 +244,10 @@ def ticket_update_attendee(*, ticket_id: int, name: str, email: str) -> Ticket:
         log(ticket, "workshops.ticket.attendee_changed", data=changes)
         if new_holder:
             send_ticket(ticket, template="workshops/emails/ticket_issued")
-            send_templated_email(
-                template="workshops/emails/ticket_handed_over",
-                to=[previous.email],
-                context={
-                    "ticket": ticket,
-                    "previous": previous,
-                    "session": ticket.session,
-                },
-                **_withdrawal(
-                    Ticket(
-                        session=ticket.session,
-                        attendee_name=previous.name,
-                        attendee_email=previous.email,
-                    ),
-                    email=previous.email,
-                    besides=ticket,
-                ),
+            ticket_withdrawal_notify(
+                ticket=ticket,
+                reason=NoticeReason.HANDED_ON,
+                name=previous.name,
+                email=previous.email,
             )
     return ticket
