@@ -232,7 +232,8 @@ class ResendNoticeView(PermissionRequiredMixin, WagtailAdminTemplateMixin, FormV
         return super().dispatch(request, *args, **kwargs)
 
     def get_page_subtitle(self):
-        return self.notice.ticket.attendee_name
+        # A move's CANCEL or a withdrawal is for whoever held the seat then.
+        return self.notice.name or self.notice.ticket.attendee_name
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
