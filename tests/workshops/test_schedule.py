@@ -162,7 +162,8 @@ def cards(sessions, request) -> str:
     return template.render(Context({"sessions": sessions, "request": request}))
 
 
-def test_a_preview_shows_unsaved_and_edited_sessions_uncached(rf, workshop):
+def test_a_preview_shows_unsaved_and_edited_sessions_uncached(rf, workshop, settings):
+    settings.PAGE_CACHE_SECONDS = 60  # cards are cached with the page cache on
     saved = WorkshopSessionFactory(workshop=workshop, audience_label="Live label")
     request = rf.get("/")
     cards([saved], request)  # the live card is now cached

@@ -6,6 +6,7 @@ from django.core.cache.utils import make_template_fragment_key
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from home import page_cache
 from workshops.formatting import session_day, session_when, time_label, zone_label
 from workshops.ical import google_calendar_url
 from workshops.models import WorkshopSession
@@ -15,7 +16,6 @@ from workshops.selectors import upcoming_sessions as select_upcoming_sessions
 register = template.Library()
 
 CARD_TEMPLATE = "workshops/includes/session_card.html"
-CARD_SECONDS = 3600
 
 
 @register.inclusion_tag("workshops/includes/session_when.html")
@@ -63,18 +63,22 @@ def session_time_in(session: WorkshopSession, zone: str = "") -> str:
     return session_when(session, zone or None)
 
 
-def _card_key(session: WorkshopSession, show_workshop, title_level) -> str:
-    # What a card is drawn from: the session's row, its seats taken and its
-    # workshop's published text; not the page cache's generation, which every
-    # sale moves, so a sale redraws only the card whose seats changed.
-    published = session.workshop.last_published_at
+def _card_key(
+    session: WorkshopSession, show_workshop, title_level, *, content: int
+) -> str:
+    # What a card is drawn from: the session's row, its seats taken, whether
+    # it can still be booked (time passes: it starts), and the content
+    # generation (its workshop's text and address, the site's). Not the seats
+    # generation, which every sale moves: a sale redraws only its own card.
     return make_template_fragment_key(
         "session-card",
         [
+            content,
             session.pk,
             session.updated_at.timestamp(),
             session.seats_taken,
-            published.timestamp() if published else "",
+            session.is_bookable,
+            session.offers_waitlist,
             show_workshop,
             title_level,
         ],
@@ -88,16 +92,18 @@ def session_cards(context, sessions, show_workshop=False, title_level=3) -> str:
     show_workshop: name and link the workshop (lists that mix workshops);
     title_level: the heading level of that name. A card is the same for every
     visitor (their own time is added in the browser), so it is cached until
-    the session, its seats or its workshop page change; never in a preview,
-    whose sessions may be unsaved.
+    the session, its seats or the site's content change, as long as a page;
+    never in a preview, whose sessions may be unsaved, nor with the page cache
+    off.
     """
     request = context.get("request")
-    preview = getattr(request, "is_preview", False)
+    cached = page_cache.seconds() > 0 and not getattr(request, "is_preview", False)
     sessions = list(sessions)
+    content = page_cache.generation(request).content if cached else 0
     keys = {
-        index: _card_key(session, show_workshop, title_level)
+        index: _card_key(session, show_workshop, title_level, content=content)
         for index, session in enumerate(sessions)
-        if session.pk and not preview
+        if session.pk and cached
     }
     stored = cache.get_many(list(keys.values())) if keys else {}
     card_template = context.template.engine.get_template(CARD_TEMPLATE)
@@ -114,5 +120,6 @@ def session_cards(context, sessions, show_workshop=False, title_level=3) -> str:
                 drawn[key] = card
         cards.append(card)
     if drawn:
-        cache.set_many(drawn, timeout=CARD_SECONDS)
+        # As long as a page: the most the passing of time may lag.
+        cache.set_many(drawn, timeout=page_cache.seconds())
     return mark_safe("".join(cards))  # noqa: S308 (rendered by our template)
