@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 
 import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -45,6 +46,10 @@ class ReusedRedisCacheClient(RedisCacheClient):
         return client
 
 
+# Every counter made, for the fork handler below.
+_in_this_process: "weakref.WeakSet[PushedCounter]" = weakref.WeakSet()
+
+
 def _clock() -> int:
     # A counter that starts from the clock never repeats the numbers it had
     # before Redis lost it, which may still be in the keys of stored entries.
@@ -57,13 +62,16 @@ class PushedCounter:
     `advance()` increments it and publishes the new value on a channel. In
     each process a daemon thread subscribes to the channel, and only once
     Redis has confirmed the subscription reads the number (so no advance can
-    fall between the two), then takes every value published, and reads the
-    number again every CHECK_SECONDS, which bounds the lag if a message were
-    ever lost. `value()` answers from memory while that thread has confirmed
-    its copy within TRUST_SECONDS, and reads Redis otherwise: before the
-    thread is up, in a process just forked, while Redis is unreachable. The
-    value only moves forward, unless Redis itself went back (a restored
-    snapshot): two checks in a row below the copy replace it.
+    fall between the two), then takes every value published. Every
+    CHECK_SECONDS it pings through the subscription and reads the number
+    again: the answer to the ping comes after every message published before
+    it, so it confirms the copy, and a subscription that died silently (an
+    idle connection dropped on the way) is found and opened again. `value()`
+    answers from memory while the copy was confirmed within TRUST_SECONDS,
+    and reads Redis otherwise: before the thread is up, in a process just
+    forked, while Redis is unreachable. The value only moves forward; if
+    Redis itself went back (a restored snapshot), it is moved on past the
+    copy, so no number is used twice.
     """
 
     def __init__(self, client: redis.Redis, key: str):
@@ -77,6 +85,7 @@ class PushedCounter:
         self._confirmed = 0.0
         self._pid: int | None = None
         self._lock = threading.Lock()
+        _in_this_process.add(self)
 
     def value(self) -> int:
         self._listen_in_this_process()
@@ -141,22 +150,49 @@ class PushedCounter:
                     raise redis.TimeoutError("no confirmation of the subscription")
             below = False
             while True:
+                pubsub.ping()
                 stored = self._read()
                 if below and stored < self._value:
-                    with self._lock:
-                        self._value = stored
+                    self._move_past(self._value)
                 below = stored < self._remember(stored)
-                self._confirmed = checked = time.monotonic()
+                checked, answered = time.monotonic(), False
                 while (wait := checked + CHECK_SECONDS - time.monotonic()) > 0:
                     message = pubsub.get_message(timeout=wait)
-                    if message is not None and message["type"] == "message":
+                    if message is None:
+                        continue
+                    if message["type"] == "message":
                         self._remember(int(message["data"]))
+                    elif message["type"] == "pong":
+                        answered, self._confirmed = True, time.monotonic()
+                if not answered:
+                    raise redis.TimeoutError("the subscription stopped answering")
         finally:
             pubsub.close()
+
+    def _move_past(self, value: int) -> None:
+        # Twice below this process's copy: Redis lost advances. Numbers at or
+        # below the copy may key entries drawn before changes since committed.
+        forward = max(value + 1, _clock())
+        self.client.set(self.key, forward)
+        self.client.publish(self.channel, forward)
+        self._remember(forward)
 
 
 _counters: dict[tuple[str, str], PushedCounter] = {}
 _counters_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at the fork stays held in the child for
+    # ever, and the child has none of the parent's threads.
+    global _counters_lock
+    _counters_lock = threading.Lock()
+    for counter in list(_in_this_process):
+        counter._lock = threading.Lock()
+        counter._pid, counter._confirmed = None, 0.0
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class SharedRedisCache(RedisCache):

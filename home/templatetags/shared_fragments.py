@@ -62,7 +62,10 @@ class SharedFragmentNode(template.Node):
             with context.push({IN_CONTENT_FRAGMENT: scope == page_cache.CONTENT}):
                 html = self.nodelist.render(context)
             html = stored(key, html, request)
-        if scope == page_cache.CONTENT and HOLE_PREFIX in html:
+        # Filled by the outermost content fragment only: one inside another
+        # leaves its holes for the outer one to store as holes.
+        outermost = not context.get(IN_CONTENT_FRAGMENT)
+        if scope == page_cache.CONTENT and outermost and HOLE_PREFIX in html:
             html = HOLE.sub(lambda match: _filled(match[1], request), html)
         return html
 

@@ -7,6 +7,7 @@ tell a number read from memory from one read from Redis.
 """
 
 import os
+import signal
 import threading
 import time
 import uuid
@@ -153,3 +154,65 @@ def test_the_shared_cache_gives_one_counter_per_process_stored_as_django_stores_
     assert first.get(key) == value
     assert first.incr(key) == value + 1
     eventually(lambda: counter.value() == value + 1)
+
+
+def test_a_subscription_that_stops_answering_is_not_trusted(key, monkeypatch):
+    monkeypatch.setattr(shared_cache, "CHECK_SECONDS", 0.1)
+    monkeypatch.setattr(shared_cache, "RETRY_SECONDS", 0.05)
+    # As if the connection died on the way without either end noticing: the
+    # pings get no answer, though nothing fails.
+    monkeypatch.setattr(redis.client.PubSub, "ping", lambda self, message=None: None)
+    editor, visitor = process(key), process(key)
+    visitor.value()
+    time.sleep(0.5)
+    assert visitor._confirmed == 0
+    advanced = editor.advance()
+    reads = visitor.client.request_reads
+    assert visitor.value() == advanced
+    assert visitor.client.request_reads == reads + 1
+
+
+def test_a_redis_that_went_back_is_moved_past_every_number_used(key, monkeypatch):
+    monkeypatch.setattr(shared_cache, "CHECK_SECONDS", 0.1)
+    visitor = following(process(key))
+    used = process(key).advance()
+    eventually(lambda: visitor.value() == used)
+    redis.Redis.from_url(URL).set(key, used - 5)  # a snapshot restored
+    eventually(lambda: int(redis.Redis.from_url(URL).get(key)) > used)
+    assert visitor.value() > used
+
+
+def test_a_process_forked_while_its_parent_listens_follows_on_its_own(key, slow_checks):
+    parent = following(process(key))
+    reader, writer = os.pipe()
+    # The listener may hold the counter's lock at the moment of a fork: here
+    # another thread holds it, and the child has no such thread to let go.
+    held, fork_done = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with parent._lock:
+            held.set()
+            fork_done.wait()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    held.wait()
+    pid = os.fork()
+    if pid != 0:
+        fork_done.set()
+        holder.join()
+    if pid == 0:  # the child: its own listener, no lock left held
+        os.close(reader)
+        try:
+            signal.alarm(10)
+            following(parent)
+            first = parent.value()
+            process(key).advance()
+            eventually(lambda: parent.value() == first + 1)
+            os.write(writer, b"ok")
+        finally:
+            os._exit(0)
+    os.close(writer)
+    answer = os.read(reader, 2)
+    os.waitpid(pid, 0)
+    assert answer == b"ok"
