@@ -122,6 +122,17 @@ class CheckoutLine:
     quantity: int
 
 
+def checkout_idempotency_key(*, reference: str, replaces: str = "") -> str:
+    """The key of an order's Checkout Session (`replaces`: the expired one before)."""
+    return f"checkout-{reference}" + (f"-after-{replaces}" if replaces else "")
+
+
+def checkout_expiry(*, ends: datetime, now: datetime) -> datetime:
+    """When a Checkout Session asked for at `now` to end at `ends` can end: kept
+    within what Stripe allows."""
+    return min(max(ends, now + CHECKOUT_LIFETIME), now + CHECKOUT_MAX_LIFETIME)
+
+
 def checkout_session_create(
     *,
     reference: str,
@@ -135,15 +146,15 @@ def checkout_session_create(
 ) -> CheckoutState:
     """A Checkout Session for one order, a line per session; never two at once.
 
-    `expires_at` is kept within what Stripe allows (the shortest when not
-    given). `replaces` names the order's earlier session, expired, when a fresh
-    one is made: its own idempotency key, reused by a repeated click.
+    `expires_at`, when given, is sent as it is: a retry under the same key
+    must send the same one, so the caller fixes it once (`checkout_expiry`);
+    Stripe's shortest when not given. `replaces` names the order's earlier
+    session, expired, when a fresh one is made: its own idempotency key,
+    reused by a repeated click.
     """
     now = now or timezone.now()
-    expires_at = min(
-        max(expires_at or now, now + CHECKOUT_LIFETIME), now + CHECKOUT_MAX_LIFETIME
-    )
-    key = f"checkout-{reference}" + (f"-after-{replaces}" if replaces else "")
+    expires_at = expires_at or now + CHECKOUT_LIFETIME
+    key = checkout_idempotency_key(reference=reference, replaces=replaces)
     try:
         session = client().v1.checkout.sessions.create(
             {

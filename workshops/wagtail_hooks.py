@@ -46,6 +46,7 @@ LOG_ACTIONS = {
     "workshops.order.created": "Order created, seats held",
     "workshops.order.paid": "Order paid",
     "workshops.order.processing": "Payment processing",
+    "workshops.order.checkout_planned": "Stripe Checkout asked for, its end set",
     "workshops.order.released": "Seats released",
     "workshops.order.refunded_no_seats": "Refunded: paid after the seats had gone",
     "workshops.ticket.cancelled": "Ticket cancelled",

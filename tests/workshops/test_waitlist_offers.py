@@ -3,10 +3,12 @@ hold, Stripe's "back" leads back to it, and an expired session is replaced."""
 
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
+from freezegun import freeze_time
 
 from tests.workshops.checkout import deliver
 from tests.workshops.factories import WorkshopSessionFactory, make_paid_ticket
@@ -270,3 +272,145 @@ def test_in_demo_mode_cancelling_the_stand_in_payment_keeps_the_offer(
     client.post(take(client, entry)["Location"], {"action": "pay"})
     entry.order.refresh_from_db()
     assert entry.order.status == OrderStatus.PAID
+
+
+def test_coming_back_again_and_again_holds_the_seat_no_longer_than_the_offer(
+    client, stripe, full_session
+):
+    """Each fresh Checkout Session once pushed the hold later, and the offer's
+    end was read from that hold: the holder could keep the seat for ever."""
+    entry = offer_a_seat(full_session)
+    offer_ends = entry.offer_expires_at
+    take(client, entry)
+    for _ in range(4):
+        order = Order.objects.get(pk=entry.order_id)
+        # Stripe closes the session; the holder comes back just before the hold ends.
+        stripe.expire(order.stripe_checkout_session_id)
+        with freeze_time(order.hold_expires_at - timedelta(minutes=5)):
+            take(client, entry)
+    order.refresh_from_db()
+    # One session taken in the offer's last minutes, then none after its end.
+    assert len(stripe.calls("POST", "/v1/checkout/sessions")) == 2
+    assert order.hold_expires_at <= (
+        offer_ends + payments.CHECKOUT_LIFETIME + payments.HOLD_GRACE
+    )
+    with freeze_time(order.hold_expires_at + timedelta(seconds=1)):
+        (ben,) = services.session_waitlist_offer(session_id=full_session.pk)
+    assert ben.email == "ben@example.com"
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.LAPSED
+
+
+def test_taking_the_seat_after_the_offers_end_is_refused_while_a_session_is_held(
+    client, stripe, full_session
+):
+    entry = offer_a_seat(full_session)
+    take(client, entry)
+    # A session taken in the last minutes holds the seat past the offer's end.
+    Order.objects.filter(pk=entry.order_id).update(
+        hold_expires_at=entry.offer_expires_at + timedelta(minutes=30)
+    )
+    stripe.expire(Order.objects.get(pk=entry.order_id).stripe_checkout_session_id)
+    with freeze_time(entry.offer_expires_at + timedelta(minutes=1)):
+        take(client, entry)
+        page = client.get(f"/waiting-list/place/{entry.token}/").content.decode()
+    assert len(stripe.calls("POST", "/v1/checkout/sessions")) == 1
+    assert "has gone to the next person" in page
+
+
+def test_a_fresh_session_made_while_the_sweep_lapsed_the_offer_sells_no_seat_twice(
+    client, stripe, full_session
+):
+    """The claim passes in the hold's last second; the sweep lapses the offer
+    and offers Ben while Stripe makes the replacement session."""
+    entry = offer_a_seat(full_session)
+    take(client, entry)
+    order = Order.objects.get(pk=entry.order_id)
+    stripe.expire(order.stripe_checkout_session_id)
+    hold_ends = order.hold_expires_at
+    create = payments.checkout_session_create
+    offered = []
+
+    def slow_create(**kwargs):
+        with freeze_time(hold_ends + timedelta(seconds=1)):
+            offered.extend(services.session_waitlist_offer(session_id=full_session.pk))
+        return create(**kwargs)
+
+    with (
+        freeze_time(hold_ends - timedelta(seconds=1)),
+        mock.patch.object(payments, "checkout_session_create", slow_create),
+    ):
+        take(client, entry)
+    assert [ben.email for ben in offered] == ["ben@example.com"]
+    *_, fresh_id = stripe.sessions
+    assert fresh_id != order.stripe_checkout_session_id
+    # Closed at Stripe, and the hold not pushed later: Ben's seat is his.
+    assert stripe.sessions[fresh_id]["status"] == "expired"
+    order.refresh_from_db()
+    assert order.hold_expires_at == hold_ends
+    with freeze_time(hold_ends + timedelta(seconds=2)):
+        taken = services.seats_taken(full_session.pk, now=timezone.now())
+    assert taken == full_session.effective_capacity
+
+
+def test_an_offer_paid_after_it_lapsed_is_refunded_when_its_seat_went_on(
+    client, stripe, full_session
+):
+    """The order's hold still runs, but the sweep gave the seat to Ben."""
+    entry = offer_a_seat(full_session)
+    take(client, entry)
+    order = Order.objects.get(pk=entry.order_id)
+    WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistStatus.LAPSED)
+    # Ben's offer, made by the sweep while Ada's order waited on Stripe.
+    full_session.tickets.filter(attendee_name="Holder 1").update(
+        status=TicketStatus.CANCELLED
+    )
+    (ben,) = services.session_waitlist_offer(session_id=full_session.pk)
+    assert ben.email == "ben@example.com"
+    stripe.complete(order.stripe_checkout_session_id)
+    # And the other freed seat sold meanwhile: none is left for Ada.
+    make_paid_ticket(full_session, "Dee", "dee@example.com")
+    client.get(f"/orders/{order.token}/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert (
+        services.seats_taken(full_session.pk, now=timezone.now())
+        == full_session.effective_capacity
+    )
+
+
+def test_a_retried_week_long_offer_checkout_sends_the_same_expiry_under_its_key(
+    client, stripe, full_session, home_page
+):
+    setting = WaitlistSettings.for_site(home_page.get_site())
+    setting.offer_hours = 168
+    setting.save()
+    entry = offer_a_seat(full_session)
+    take(client, entry)
+    # Stripe made the session but its answer was lost (a timeout): nothing noted.
+    Order.objects.filter(pk=entry.order_id).update(
+        stripe_checkout_session_id="", stripe_checkout_url=""
+    )
+    with freeze_time(timezone.now() + timedelta(seconds=30)):
+        take(client, entry)
+    first, again = stripe.calls("POST", "/v1/checkout/sessions")
+    assert first.headers["idempotency-key"] == again.headers["idempotency-key"]
+    assert first.params["expires_at"] == again.params["expires_at"]
+
+
+def test_a_retried_last_minute_offer_checkout_sends_the_same_expiry_under_its_key(
+    client, stripe, full_session
+):
+    entry = offer_a_seat(full_session)
+    soon = timezone.now() + timedelta(minutes=5)
+    Order.objects.filter(pk=entry.order_id).update(hold_expires_at=soon)
+    WaitlistEntry.objects.filter(pk=entry.pk).update(offer_expires_at=soon)
+    take(client, entry)
+    Order.objects.filter(pk=entry.order_id).update(
+        stripe_checkout_session_id="", stripe_checkout_url=""
+    )
+    with freeze_time(timezone.now() + timedelta(seconds=40)):
+        take(client, entry)
+    first, again = stripe.calls("POST", "/v1/checkout/sessions")
+    assert first.headers["idempotency-key"] == again.headers["idempotency-key"]
+    assert first.params["expires_at"] == again.params["expires_at"]

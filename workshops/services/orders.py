@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
 
 from .. import payments
 from ..formatting import day_label
@@ -16,6 +17,7 @@ from ..models import (
     PaymentMethod,
     TicketType,
     WaitlistEntry,
+    WaitlistStatus,
     available_time_zones,
 )
 from .codes import seat_code_issue
@@ -152,9 +154,10 @@ def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> s
     """Where to send the buyer to pay: Stripe Checkout, made once per order.
 
     A waiting-list offer keeps its own, longer hold: its Checkout Session ends
-    when the offer does, as far as Stripe allows, and one that expired while
-    the offer still runs is replaced by a fresh one. No lock is held while
-    Stripe is called; an order released meanwhile has its new session closed.
+    when the offer does (`WaitlistEntry.offer_expires_at`), as far as Stripe
+    allows, and one that expired while the offer still runs is replaced by a
+    fresh one; none once the offer has ended. No lock is held while Stripe is
+    called; an order released meanwhile has its new session closed.
     """
     offer = WaitlistEntry.objects.for_order(order)
     replaces = ""
@@ -171,7 +174,11 @@ def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> s
     elif order.stripe_checkout_url:
         return order.stripe_checkout_url
     now = timezone.now()
-    offer_hold = order.hold_expires_at if offer is not None else None
+    expires_at = None
+    if offer is not None:
+        expires_at = _offer_checkout_expiry(
+            order=order, entry=offer, replaces=replaces, now=now
+        )
     state = payments.checkout_session_create(
         reference=order.reference,
         lines=[
@@ -186,23 +193,22 @@ def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> s
         customer_email=order.buyer_email,
         success_url=success_url,
         cancel_url=cancel_url,
-        # Paid in its last second, it still finds the seat while the webhook
-        # is on its way: the grace is kept within the offer's own time.
-        expires_at=offer_hold - payments.HOLD_GRACE if offer_hold else None,
+        expires_at=expires_at,
         replaces=replaces,
         now=now,
     )
     hold = (state.expires_at or now) + payments.HOLD_GRACE
-    # The later of the two: an offer keeps its time, and a seat taken in the
-    # offer's last minutes is held while Stripe's shortest session can be paid.
-    # Either way the hold ends after the Checkout Session can no longer be paid.
-    if offer_hold is not None:
-        hold = max(hold, offer_hold)
-    updated = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
-        stripe_checkout_session_id=state.id,
-        stripe_checkout_url=state.url,
-        hold_expires_at=hold,
-    )
+    if offer is None:
+        updated = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
+            stripe_checkout_session_id=state.id,
+            stripe_checkout_url=state.url,
+            hold_expires_at=hold,
+        )
+    else:
+        hold = max(hold, _offer_ends(offer, order))
+        updated = _offer_checkout_note(
+            order=order, entry_id=offer.pk, state=state, hold=hold
+        )
     if not updated:
         # Released while Stripe answered (the offer lapsed, the buyer left):
         # nobody may pay for seats that are no longer held.
@@ -211,6 +217,90 @@ def order_start_payment(*, order: Order, success_url: str, cancel_url: str) -> s
     order.stripe_checkout_session_id, order.stripe_checkout_url = state.id, state.url
     order.hold_expires_at = hold
     return state.url
+
+
+def _offer_ends(entry: WaitlistEntry, order: Order) -> datetime:
+    # Offers made before the entry kept its own end ended with their order's hold.
+    return entry.offer_expires_at or order.hold_expires_at or timezone.now()
+
+
+def _offer_checkout_expiry(
+    *, order: Order, entry: WaitlistEntry, replaces: str, now: datetime
+) -> datetime:
+    """When an offer's next Checkout Session ends, fixed once per idempotency key.
+
+    Paid in its last second, it still finds the seat while the webhook is on
+    its way: the grace is kept within the offer's own time, unless the seat is
+    taken in the offer's last minutes (Stripe's shortest session then runs past
+    it, once: no session is made after the offer's end). The value is recorded
+    before Stripe is asked, so a retry under the same key (an answer lost, a
+    second click) sends the same one, which Stripe's idempotency requires.
+    """
+    offer_ends = _offer_ends(entry, order)
+    if offer_ends <= now:
+        raise CheckoutError(
+            "This offer has ended, and the seat goes to the next person. "
+            "Sorry: you can join the list again."
+        )
+    key = payments.checkout_idempotency_key(
+        reference=order.reference, replaces=replaces
+    )
+    with transaction.atomic():
+        # The order's lock alone, and only to record the value once.
+        Order.objects.select_for_update().filter(pk=order.pk).first()
+        planned = (
+            ModelLogEntry.objects.for_instance(order)
+            .filter(action="workshops.order.checkout_planned", data__key=key)
+            .order_by("pk")
+            .first()
+        )
+        if planned is not None:
+            return datetime.fromisoformat(planned.data["expires_at"])
+        expires_at = payments.checkout_expiry(
+            ends=offer_ends - payments.HOLD_GRACE, now=now
+        )
+        log(
+            order,
+            "workshops.order.checkout_planned",
+            data={"key": key, "expires_at": expires_at.isoformat()},
+        )
+    return expires_at
+
+
+def _offer_checkout_note(
+    *, order: Order, entry_id: int, state: payments.CheckoutState, hold: datetime
+) -> bool:
+    """Note an offer's new Checkout Session, if the offer still holds the seat.
+
+    Under the locks the offer sweep takes (session, entry, then order), so a
+    sweep that lapsed the offer while Stripe answered is seen here, and a hold
+    it found passed is not pushed later for a seat it offered to the next
+    person.
+    """
+    with transaction.atomic():
+        lock_sessions(order_session_ids(order))
+        entry = WaitlistEntry.objects.select_for_update(of=("self",)).get(pk=entry_id)
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if (
+            entry.status != WaitlistStatus.OFFERED
+            or entry.order_id != locked.pk
+            or locked.status != OrderStatus.PENDING
+            or locked.hold_expires_at is None
+            or locked.hold_expires_at <= timezone.now()
+        ):
+            return False
+        locked.stripe_checkout_session_id = state.id
+        locked.stripe_checkout_url = state.url
+        locked.hold_expires_at = hold
+        locked.save(
+            update_fields=[
+                "stripe_checkout_session_id",
+                "stripe_checkout_url",
+                "hold_expires_at",
+                "updated_at",
+            ]
+        )
+    return True
 
 
 def _checkout_close_quietly(checkout_session_id: str) -> None:
@@ -271,11 +361,14 @@ def order_checkout_expired(
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.stripe_checkout_session_id != checkout_session_id:
             return order
+        offer = WaitlistEntry.objects.for_order(order)
         if (
             order.status == OrderStatus.PENDING
             and order.hold_expires_at is not None
             and order.hold_expires_at > now
-            and WaitlistEntry.objects.for_order(order) is not None
+            and offer is not None
+            and offer.status == WaitlistStatus.OFFERED
+            and _offer_ends(offer, order) > now
         ):
             return order
         return _release(order, status=OrderStatus.EXPIRED)
@@ -309,10 +402,15 @@ def order_fulfil(
         # of order, a second click) must not revive an order staff cancelled.
         if _settled(order):
             return order
+        # Read under the sessions' locks, which the offer sweep takes to lapse
+        # an offer: an offer that lapsed gave its seat to the next person,
+        # whatever the order's hold says, so the seats are counted again.
+        offer = WaitlistEntry.objects.for_order(order)
         hold_kept = order.status == OrderStatus.PROCESSING or (
             order.status == OrderStatus.PENDING
             and order.hold_expires_at is not None
             and order.hold_expires_at > now
+            and (offer is None or offer.status == WaitlistStatus.OFFERED)
         )
         if not hold_kept and not _seats_still_free(order, sessions=sessions, now=now):
             # Paid after the hold lapsed, and the seats went to someone else.

@@ -172,6 +172,9 @@ def _lapse_offers(*, session_id: int, now: datetime) -> None:
         if order is not None and order.status == OrderStatus.PAID:
             entry.mark_booked()
             continue
+        # The hold is the offer's end, or later while a Checkout Session taken
+        # in the offer's last minutes can be paid: at most Stripe's shortest
+        # session and the grace past it (`order_start_payment`).
         holding = order is not None and Ticket.objects.filter(order=order).filter(
             seat_holding_q(now=now)
         )
@@ -231,12 +234,16 @@ def waitlist_offer_claim(*, entry_id: int, now: datetime | None = None) -> Order
             # Paid on Stripe before the sweep noted it: the seat is theirs.
             entry.mark_booked()
             return order
+        # The offer's own end, not the order's hold, which a Checkout Session
+        # taken in the offer's last minutes runs past it: no offer is taken,
+        # nor a session made for it, after its end.
+        offer_ends = entry.offer_expires_at or (order and order.hold_expires_at)
         if (
             entry.status != WaitlistStatus.OFFERED
             or order is None
             or order.status != OrderStatus.PENDING
-            or order.hold_expires_at is None
-            or order.hold_expires_at <= now
+            or offer_ends is None
+            or offer_ends <= now
         ):
             raise WaitlistError(
                 "This offer has lapsed, and the seat has gone to the next person. "
