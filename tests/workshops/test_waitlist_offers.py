@@ -414,3 +414,34 @@ def test_a_retried_last_minute_offer_checkout_sends_the_same_expiry_under_its_ke
     first, again = stripe.calls("POST", "/v1/checkout/sessions")
     assert first.headers["idempotency-key"] == again.headers["idempotency-key"]
     assert first.params["expires_at"] == again.params["expires_at"]
+
+
+BUSY = services.SessionBusy("Many people are booking this session right now.")
+
+
+def test_leaving_while_the_session_is_busy_says_so_and_keeps_the_place(
+    client, full_session
+):
+    entry = offer_a_seat(full_session)
+    with mock.patch.object(services, "waitlist_leave", side_effect=BUSY):
+        response = client.post(
+            f"/waiting-list/place/{entry.token}/", {"action": "leave"}, follow=True
+        )
+    assert response.status_code == 200
+    assert "You are still on the list." in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
+
+
+def test_paying_while_the_session_is_busy_says_the_seat_is_still_held(
+    client, stripe, full_session
+):
+    entry = offer_a_seat(full_session)
+    with mock.patch.object(services, "order_start_payment", side_effect=BUSY):
+        response = take(client, entry)
+    assert response["Location"] == f"/waiting-list/place/{entry.token}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "The seat is still held for you." in page
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
+    assert entry.order.status == OrderStatus.PENDING

@@ -131,7 +131,9 @@ def session_certificates_issue(*, session_id: int, user=None) -> int:
                 "or was cancelled."
             )
         tickets = list(
-            Ticket.objects.select_for_update()
+            # Only the tickets: the session row (locked first by every path that
+            # moves seats) and the workshop's page stay free for those paths.
+            Ticket.objects.select_for_update(of=("self",))
             .select_related("session__workshop")
             .filter(session=session, status=TicketStatus.VALID, attended=True)
         )

@@ -64,8 +64,12 @@ def waitlist_entry(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("No such place on a waiting list.")
     if request.method == "POST":
         if request.POST.get("action") == "leave":
-            services.waitlist_leave(entry_id=entry.pk)
-            messages.success(request, "You have left the waiting list.")
+            try:
+                services.waitlist_leave(entry_id=entry.pk)
+            except services.SessionBusy as error:
+                messages.error(request, f"{error} You are still on the list.")
+            else:
+                messages.success(request, "You have left the waiting list.")
             return redirect("workshops:waitlist_entry", token=token)
         return _take_seat(request, entry)
     entry.refresh_from_db()
@@ -117,6 +121,9 @@ def _take_seat(request: HttpRequest, entry: WaitlistEntry) -> HttpResponse:
         messages.error(
             request, "Payment is unavailable for a moment: the seat is still held."
         )
+        return redirect("workshops:waitlist_entry", token=entry.token)
+    except services.SessionBusy as error:
+        messages.error(request, f"{error} The seat is still held for you.")
         return redirect("workshops:waitlist_entry", token=entry.token)
     except services.CheckoutError:
         # The offer lapsed while Stripe answered: the page says what it is now.
