@@ -326,8 +326,14 @@ def order_sync(
         return order
     if not order.stripe_checkout_session_id:
         # Stripe made the session but our note of it was lost (a crash between
-        # Stripe's answer and our update): keep it now.
-        Order.objects.filter(pk=order.pk).update(stripe_checkout_session_id=state.id)
+        # Stripe's answer and our update): keep it now. Called within a
+        # webhook's transaction, the order's row stays locked until the end, so
+        # its sessions are taken first, as every path that locks both does.
+        with transaction.atomic():
+            lock_sessions(order_session_ids(order))
+            Order.objects.filter(pk=order.pk, stripe_checkout_session_id="").update(
+                stripe_checkout_session_id=state.id
+            )
         order.stripe_checkout_session_id = state.id
     if state.paid:
         return order_fulfil(
