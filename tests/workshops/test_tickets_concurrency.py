@@ -1,16 +1,18 @@
-"""Two seats of one address in one session cancelled at the same moment: PostgreSQL,
-real threads. Whichever goes second sees the first gone, and withdraws the entry."""
+"""Tickets changed at the same moment, on PostgreSQL with real threads: two seats
+of one address cancelled together, and certificates issued beside the seat paths."""
 
 import threading
 
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from tests.workshops.calendars import calendar_part
 from tests.workshops.factories import WorkshopSessionFactory, make_paid_ticket
 from workshops import services
+from workshops.models import WorkshopSession
+from workshops.services import certificates
 
 pytestmark = [
     pytest.mark.skipif(
@@ -54,3 +56,49 @@ def test_both_seats_of_an_address_cancelled_at_once_withdraw_its_entry(workshop)
             methods.append(None)
     # The entry goes: at least the later cancellation's email withdraws it.
     assert "CANCEL" in methods
+
+
+def test_issuing_certificates_leaves_the_session_and_its_page_unlocked(past_session):
+    """Seat paths lock the session before its tickets: certificates, which lock
+    the tickets, must not also hold the session (or the workshop's page) row."""
+    make_paid_ticket(past_session, "Zoë", "zoe@example.com", attended=True)
+    inside, done = threading.Event(), threading.Event()
+    real_issue = certificates._issue
+    errors = []
+
+    def issue_slowly(*args, **kwargs):
+        inside.set()
+        done.wait(timeout=10)
+        return real_issue(*args, **kwargs)
+
+    def issue() -> None:
+        try:
+            services.session_certificates_issue(session_id=past_session.pk)
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            inside.set()
+            connection.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(certificates, "_issue", issue_slowly)
+        thread = threading.Thread(target=issue)
+        thread.start()
+        try:
+            assert inside.wait(timeout=10)
+            with transaction.atomic():
+                try:
+                    WorkshopSession.objects.select_for_update(nowait=True).get(
+                        pk=past_session.pk
+                    )
+                    type(past_session.workshop).objects.select_for_update(
+                        nowait=True
+                    ).get(pk=past_session.workshop_id)
+                    locked = False
+                except DatabaseError:
+                    locked = True
+        finally:
+            done.set()
+            thread.join()
+    assert errors == []
+    assert not locked
