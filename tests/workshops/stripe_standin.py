@@ -4,8 +4,9 @@ The real `stripe` client talks to it over HTTP on 127.0.0.1 (STRIPE_API_BASE), s
 tests see each request as Stripe would receive it: path, headers (the API key, the
 Idempotency-Key), and the form-encoded parameters. It keeps Checkout Sessions,
 PaymentIntents, refunds, customers, invoice items and invoices in memory,
-answers a repeated Idempotency-Key with the first response as Stripe does, and
-signs webhook events with Stripe's scheme.
+answers a repeated Idempotency-Key with the first response as Stripe does (and
+refuses it with other parameters, as Stripe does), and signs webhook events with
+Stripe's scheme.
 """
 
 import hashlib
@@ -37,7 +38,8 @@ class StripeStandIn:
     customers: dict[str, dict] = field(default_factory=dict)
     invoices: dict[str, dict] = field(default_factory=dict)
     invoice_items: dict[str, dict] = field(default_factory=dict)
-    idempotent: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    # Idempotency-Key: the first request's parameters and Stripe's answer to it.
+    idempotent: dict[str, tuple[dict, int, dict]] = field(default_factory=dict)
     fail_next: int = 0  # answer this many requests with a 500
     # A slow Stripe for refunds: while set, a refund request waits for the gate
     # to open, after setting refund_arrived.
@@ -324,11 +326,20 @@ def start() -> tuple[StripeStandIn, ThreadingHTTPServer]:
                     standin.fail_next -= 1
                     status, payload = error(500, "Stand-in failure")
                 elif key and key in standin.idempotent:
-                    status, payload = standin.idempotent[key]
+                    first, status, payload = standin.idempotent[key]
+                    if first != params:
+                        status, payload = 400, {
+                            "error": {
+                                "type": "idempotency_error",
+                                "message": "Keys for idempotent requests can only "
+                                "be used with the same parameters they were first "
+                                "used with.",
+                            }
+                        }
                 else:
                     status, payload = standin.handle(self.command, url.path, params)
                     if key:
-                        standin.idempotent[key] = (status, payload)
+                        standin.idempotent[key] = (params, status, payload)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
