@@ -137,7 +137,13 @@ def page_cache_invalidate(*, scope: str = CONTENT) -> None:
 def fragment_key(
     name: str, vary_on: list[str], request: HttpRequest | None, *, scope: str = SEATS
 ) -> str:
-    """The key of a shared part: SEATS if it may show seats left, else CONTENT."""
+    """The key of a shared part: SEATS if it may show seats left, else CONTENT.
+
+    Drawn for a request, it is kept per host: each Wagtail site has its own
+    settings, menu and links (another site's pages are linked in full).
+    """
+    if request is not None:
+        vary_on = [request.get_host(), *vary_on]
     digest = hashlib.sha256("\x1f".join(vary_on).encode()).hexdigest()[:32]
     return f"fragment:{generation(request).key(scope)}:{name}:{digest}"
 

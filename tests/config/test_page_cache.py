@@ -7,8 +7,11 @@ import pytest
 from django.core.checks import run_checks
 from django.db import transaction
 from django.http import HttpResponse
+from wagtail.models import Page, Site
 
 from home import page_cache
+from home.models import SiteSettings
+from tests.home.factories import HomePageFactory
 from tests.workshops.factories import WorkshopSessionFactory, make_paid_ticket
 from workshops.services.seats import lock_session
 
@@ -347,3 +350,18 @@ def test_the_home_pages_upcoming_dates_show_a_sale_at_once(
     html = client.get("/").content.decode()
     assert "2 seats left" in html
     assert "Next dates" in html
+
+
+def test_each_wagtail_site_keeps_its_own_shared_parts(client, home_page, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "second.example"]
+    second_home = HomePageFactory(parent=Page.get_first_root_node(), slug="second")
+    second = Site.objects.create(
+        hostname="second.example", port=80, root_page=second_home
+    )
+    SiteSettings.objects.create(site=second, organisation_name="Second Site Training")
+    footer = re.compile(r'<h2 id="footer-about"[^>]*>([^<]*)</h2>')
+
+    first_page = client.get("/").content.decode()
+    second_page = client.get("/", HTTP_HOST="second.example").content.decode()
+    assert footer.findall(first_page) == ["Harbour Test Training"]
+    assert footer.findall(second_page) == ["Second Site Training"]

@@ -64,16 +64,18 @@ def session_time_in(session: WorkshopSession, zone: str = "") -> str:
 
 
 def _card_key(
-    session: WorkshopSession, show_workshop, title_level, *, content: int
+    session: WorkshopSession, show_workshop, title_level, *, content: int, host: str
 ) -> str:
     # What a card is drawn from: the session's row, its seats taken, whether
     # it can still be booked (time passes: it starts), and the content
-    # generation (its workshop's text and address, the site's). Not the seats
-    # generation, which every sale moves: a sale redraws only its own card.
+    # generation (its workshop's text and address, the site's, per host). Not
+    # the seats generation, which every sale moves: a sale redraws only its
+    # own card.
     return make_template_fragment_key(
         "session-card",
         [
             content,
+            host,
             session.pk,
             session.updated_at.timestamp(),
             session.seats_taken,
@@ -100,8 +102,11 @@ def session_cards(context, sessions, show_workshop=False, title_level=3) -> str:
     cached = page_cache.seconds() > 0 and not getattr(request, "is_preview", False)
     sessions = list(sessions)
     content = page_cache.generation(request).content if cached else 0
+    host = request.get_host() if cached and request is not None else ""
     keys = {
-        index: _card_key(session, show_workshop, title_level, content=content)
+        index: _card_key(
+            session, show_workshop, title_level, content=content, host=host
+        )
         for index, session in enumerate(sessions)
         if session.pk and cached
     }
