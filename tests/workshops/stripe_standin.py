@@ -290,8 +290,10 @@ class StripeStandIn:
         return rendered
 
 
-def error(status: int, message: str) -> tuple[int, dict]:
-    return status, {"error": {"type": "invalid_request_error", "message": message}}
+def error(
+    status: int, message: str, *, kind: str = "invalid_request_error"
+) -> tuple[int, dict]:
+    return status, {"error": {"type": kind, "message": message}}
 
 
 def start() -> tuple[StripeStandIn, ThreadingHTTPServer]:
@@ -328,14 +330,12 @@ def start() -> tuple[StripeStandIn, ThreadingHTTPServer]:
                 elif key and key in standin.idempotent:
                     first, status, payload = standin.idempotent[key]
                     if first != params:
-                        status, payload = 400, {
-                            "error": {
-                                "type": "idempotency_error",
-                                "message": "Keys for idempotent requests can only "
-                                "be used with the same parameters they were first "
-                                "used with.",
-                            }
-                        }
+                        status, payload = error(
+                            400,
+                            "Keys for idempotent requests can only be used with "
+                            "the same parameters they were first used with.",
+                            kind="idempotency_error",
+                        )
                 else:
                     status, payload = standin.handle(self.command, url.path, params)
                     if key:
