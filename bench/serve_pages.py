@@ -12,7 +12,9 @@ missing): "cached" as an anonymous visitor whom the page cache serves, and
 "uncached" with a cookie of its own, so every request renders the page (with
 the shared fragments and routes cached, as a signed-in editor sees it). The same
 is done against `bench/ceiling.py`, a one-view Django project served the same
-way, and each figure is given as a share of it. Then bench/render_pages.py
+way before each page and once at the end, and each page's figures are given
+as a share of the mean of the two measurements around it (the machine's speed
+drifts when it is shared). Then bench/render_pages.py
 prints the in-process render time and queries of each page with about 70
 sessions and again with 700. Prints figures; asserts nothing.
 """
@@ -172,6 +174,27 @@ PAGES = [
 RENDER_REPORT = "from bench.render_pages import report; report()"
 
 
+def print_results(results: list[tuple[str, str, dict]]) -> None:
+    """One line per row: the trivial view's own, then each page's as a share of
+    the mean of the trivial view measured just before and just after it."""
+    trivial = [index for index, (_, served, _) in enumerate(results) if served == ""]
+    header = f"{'page':20} {'served':9} {'req/s':>8} {'÷ trivial':>9}"
+    print(f"\n{header} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for index, (label, served, figures) in enumerate(results):
+        if served == "":
+            share = ""
+        else:
+            before = max(i for i in trivial if i < index)
+            after = min(i for i in trivial if i > index)
+            baseline = statistics.mean(results[i][2]["rps"] for i in (before, after))
+            share = f"{figures['rps'] / baseline:.1%}"
+        print(
+            f"{label:20} {served:9} {figures['rps']:8.1f} {share:>9} "
+            f"{figures['p50']:8.1f} {figures['p99']:8.1f} {figures['errors']:7d}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5)
@@ -210,16 +233,19 @@ def main() -> None:
                 f"row, on {os.cpu_count()} CPUs, database "
                 f"{env['DATABASE_URL'].split(':')[0]}, cache {env['CACHE_URL']}\n"
             )
-            rows = [("trivial Django view", "", ceiling_port, "/", {})]
+            # The machine is shared and its speed drifts: the trivial view is
+            # measured before each page and once at the end, and each page is
+            # compared with the mean of the two measurements around it.
+            trivial = ("trivial Django view", "", ceiling_port, "/", {})
+            rows = []
             for label, path in PAGES:
+                rows.append(trivial)
                 rows.append((label, "uncached", site_port, path, {"Cookie": "b=1"}))
                 rows.append((label, "cached", site_port, path, {}))
                 # As browsers ask: the stored gzip copy, a fifth of the bytes.
                 gzip = {"Accept-Encoding": "gzip"}
                 rows.append((label, "cached gz", site_port, path, gzip))
-            # The trivial view once more at the end: the machine is shared, so
-            # each page is compared with the mean of both.
-            rows.append(("trivial Django view", "again", ceiling_port, "/", {}))
+            rows.append(trivial)
             results = []
             for label, served, port, path, headers in rows:
                 for _ in range(20):  # warm caches and connections
@@ -229,21 +255,7 @@ def main() -> None:
                 figures = measure(port, path, 200, args.seconds, args.clients, headers)
                 results.append((label, served, figures))
                 print(f"  measured {label} {served}", flush=True)
-            ceiling_rps = statistics.mean(
-                figures["rps"]
-                for label, _, figures in results
-                if label.startswith("trivial")
-            )
-            header = f"{'page':20} {'served':9} {'req/s':>8} {'÷ trivial':>9}"
-            print(f"\n{header} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-            for label, served, figures in results:
-                print(
-                    f"{label:20} {served:9} {figures['rps']:8.1f} "
-                    f"{figures['rps'] / ceiling_rps:9.1%} "
-                    f"{figures['p50']:8.1f} {figures['p99']:8.1f} "
-                    f"{figures['errors']:7d}",
-                    flush=True,
-                )
+            print_results(results)
         finally:
             for server in (site, ceiling):
                 server.terminate()
