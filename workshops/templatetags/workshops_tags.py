@@ -2,7 +2,6 @@
 
 from django import template
 from django.core.cache import cache
-from django.core.cache.utils import make_template_fragment_key
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
@@ -63,27 +62,28 @@ def session_time_in(session: WorkshopSession, zone: str = "") -> str:
     return session_when(session, zone or None)
 
 
-def _card_key(
-    session: WorkshopSession, show_workshop, title_level, *, content: int, host: str
-) -> str:
+def _card_key(session: WorkshopSession, show_workshop, title_level, request) -> str:
     # What a card is drawn from: the session's row, its seats taken, whether
     # it can still be booked (time passes: it starts), and the content
-    # generation (its workshop's text and address, the site's, per host). Not
-    # the seats generation, which every sale moves: a sale redraws only its
-    # own card.
-    return make_template_fragment_key(
+    # generation (its workshop's text and address, the site's; per host, as
+    # every fragment). Not the seats generation, which every sale moves: a
+    # sale redraws only its own card.
+    return page_cache.fragment_key(
         "session-card",
         [
-            content,
-            host,
-            session.pk,
-            session.updated_at.timestamp(),
-            session.seats_taken,
-            session.is_bookable,
-            session.offers_waitlist,
-            show_workshop,
-            title_level,
+            str(value)
+            for value in (
+                session.pk,
+                session.updated_at.timestamp(),
+                session.seats_taken,
+                session.is_bookable,
+                session.offers_waitlist,
+                show_workshop,
+                title_level,
+            )
         ],
+        request,
+        scope=page_cache.CONTENT,
     )
 
 
@@ -101,12 +101,8 @@ def session_cards(context, sessions, show_workshop=False, title_level=3) -> str:
     request = context.get("request")
     cached = page_cache.seconds() > 0 and not getattr(request, "is_preview", False)
     sessions = list(sessions)
-    content = page_cache.generation(request).content if cached else 0
-    host = request.get_host() if cached and request is not None else ""
     keys = {
-        index: _card_key(
-            session, show_workshop, title_level, content=content, host=host
-        )
+        index: _card_key(session, show_workshop, title_level, request)
         for index, session in enumerate(sessions)
         if session.pk and cached
     }
