@@ -184,9 +184,12 @@ class PageRouteCacheMiddleware:
             "HEAD",
         ):
             return None
-        vary_on = [request._get_raw_host(), request.get_port(), request.path_info]
+        # The host is in every fragment's key; Wagtail finds a site by its port too.
         key = page_cache.fragment_key(
-            "page-route", vary_on, request, scope=page_cache.CONTENT
+            "page-route",
+            [request.get_port(), request.path_info],
+            request,
+            scope=page_cache.CONTENT,
         )
         cached = page_cache.fetch_object(key)
         if cached is not None:
